@@ -1,0 +1,27 @@
+//! Tutti media core: everything between a musician's audio callback and the network.
+//!
+//! # Layers
+//! - [`codec`] — Opus encoder/decoder at 48 kHz with packet-loss concealment.
+//! - [`redundancy`] — RFC 2198 framing that repeats the previous 1–2 encoded frames in each packet,
+//!   because Opus in-band FEC carries nothing at the ≤ 5 ms frames musicians need.
+//! - [`jitter`] — one adaptive playout buffer per remote stream (sans-IO).
+//! - [`drift`] — sender/receiver sample-clock ratio estimation and the resampler that absorbs it.
+//! - [`playout`] — jitter buffer + decoder + drift resampler: one remote stream to PCM.
+//! - [`mixer`] — N sources to a stereo bus with lock-free parameters and meters.
+//! - `netsim` (feature `netsim`) — seeded network emulator for tests and benchmarks.
+//!
+//! # Time
+//! Nothing in this crate reads a clock. Every state machine takes `now: Instant` from its caller,
+//! so a test can run an hour of network time in a second, reproducibly from a seed, and a DAW host
+//! can drive the same code from its own thread.
+//!
+//! # Real-time rules
+//! Everything reachable from the audio path (`JitterBuffer::pop`, `Playout::pop`, `Mixer::mix`,
+//! `Decoder::decode`/`conceal`) allocates only in its constructor and never locks, blocks, logs or
+//! makes a system call. `tests/realtime.rs` proves it under `assert_no_alloc`.
+//!
+//! # Features
+//! - `media` (default): the audio pipeline; links libopus (built from source with cmake).
+//! - `netsim`: the network emulator used by tests and `tutti-bench`; not part of the release API.
+
+// Modules are declared as they land.
