@@ -27,4 +27,11 @@
 // Modules are declared as they land.
 #[cfg(feature = "media")]
 pub mod codec;
+#[cfg(feature = "media")]
+pub mod drift;
+#[cfg(feature = "media")]
+pub mod jitter;
+#[cfg(feature = "media")]
+pub mod playout;
 pub mod redundancy;
+pub mod wraparound;
