@@ -8,7 +8,8 @@
 //! - [`drift`] — sender/receiver sample-clock ratio estimation and the resampler that absorbs it.
 //! - [`playout`] — jitter buffer + decoder + drift resampler: one remote stream to PCM.
 //! - [`mixer`] — N sources to a stereo bus with lock-free parameters and meters.
-//! - `netsim` (feature `netsim`) — seeded network emulator for tests and benchmarks.
+//! - `netsim` (feature `netsim`) — seeded network emulator for tests and benchmarks: delay, queue,
+//!   jitter presets, loss bursts, reordering, duplication, clock drift and CSV traces.
 //!
 //! # Time
 //! Nothing in this crate reads a clock. Every state machine takes `now: Instant` from its caller,
@@ -25,3 +26,6 @@
 //! - `netsim`: the network emulator used by tests and `tutti-bench`; not part of the release API.
 
 // Modules are declared as they land.
+
+#[cfg(feature = "netsim")]
+pub mod netsim;
