@@ -8,7 +8,8 @@
 //! - [`drift`] — sender/receiver sample-clock ratio estimation and the resampler that absorbs it.
 //! - [`playout`] — jitter buffer + decoder + drift resampler: one remote stream to PCM.
 //! - [`mixer`] — N sources to a stereo bus with lock-free parameters and meters.
-//! - `netsim` (feature `netsim`) — seeded network emulator for tests and benchmarks.
+//! - `netsim` (feature `netsim`) — seeded network emulator for tests and benchmarks: delay, queue,
+//!   jitter presets, loss bursts, reordering, duplication, clock drift and CSV traces.
 //!
 //! # Time
 //! Nothing in this crate reads a clock. Every state machine takes `now: Instant` from its caller,
@@ -35,3 +36,6 @@ pub mod jitter;
 pub mod playout;
 pub mod redundancy;
 pub mod wraparound;
+
+#[cfg(feature = "netsim")]
+pub mod netsim;
