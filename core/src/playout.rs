@@ -154,8 +154,9 @@ impl<R: Render, P: DelayPolicy> Playout<R, P> {
         self.jitter.push(arrival, seq, rtp_timestamp, payload)
     }
 
-    /// Fills `out` (interleaved, this stream's channel count, 48 kHz) with the audio that starts
-    /// to sound at `now`.
+    /// Fills `out` (interleaved, this stream's channel count, 48 kHz) for the host callback
+    /// running at local time `now` (the block starts to sound at `now` plus the host's output
+    /// latency).
     pub fn pop(&mut self, now: Instant, out: &mut [f32]) {
         let ch = self.channels;
         let wanted = out.len() / ch;
@@ -166,9 +167,10 @@ impl<R: Render, P: DelayPolicy> Playout<R, P> {
             if written >= wanted {
                 return;
             }
+            // Pulled now; heard after what is already written and what the resampler still holds.
             let ahead = written + self.resampler.buffered_input();
             let when = now + frames_to_duration(ahead);
-            let pop = self.jitter.pop(when);
+            let pop = self.jitter.pop(now);
             let tail = self.resampler.input_tail();
             let n = self.frame_samples * ch;
             if tail.len() < n {

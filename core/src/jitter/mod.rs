@@ -160,12 +160,15 @@ pub struct JitterStats {
     pub restarts: u64,
     /// Packets offered to `push`.
     pub packets_received: u64,
-    /// Estimated sender clock skew relative to ours, ppm.
-    pub skew_ppm: f64,
+    /// How fast the sender's sample clock runs against ours, ppm (positive: sender fast).
+    pub sender_clock_ppm: f64,
     /// Current playout rate (input frames per output frame).
     pub playout_rate: f64,
 }
 
+/// Pops per steering window (~80 ms at 2.5 ms frames): long enough to span the host-block
+/// sawtooth, short enough to react within a fraction of a second.
+const STEER_WINDOW: u32 = 32;
 /// Consecutive out-of-window packets that prove a new stream rather than stray packets.
 const RESTART_AFTER: u32 = 3;
 /// A payload with the largest Opus frame plus two redundant ones and their headers.
@@ -220,6 +223,11 @@ pub struct JitterBuffer<P: DelayPolicy = AdaptivePolicy> {
     dtx_until: i64,
     last_played_dtx: bool,
     out_of_window: u32,
+    /// Smallest delay seen at a pop in the current steering window, and pops in it.
+    window_min: f64,
+    window_pops: u32,
+    /// Steering error (window minimum delay − target) from the last complete window.
+    steer_error: f64,
     frame_samples: i64,
     frame_secs: f64,
     rate: f64,
@@ -260,6 +268,9 @@ impl<P: DelayPolicy> JitterBuffer<P> {
             dtx_until: i64::MIN,
             last_played_dtx: false,
             out_of_window: 0,
+            window_min: f64::INFINITY,
+            window_pops: 0,
+            steer_error: 0.0,
             rate: 1.0,
             stats: JitterStats {
                 playout_rate: 1.0,
@@ -305,6 +316,9 @@ impl<P: DelayPolicy> JitterBuffer<P> {
         self.dtx_until = i64::MIN;
         self.last_played_dtx = false;
         self.out_of_window = 0;
+        self.window_min = f64::INFINITY;
+        self.window_pops = 0;
+        self.steer_error = 0.0;
         self.rate = 1.0;
         self.stats.restarts += 1;
     }
@@ -456,7 +470,8 @@ impl<P: DelayPolicy> JitterBuffer<P> {
         PushOutcome::Stored
     }
 
-    /// The next frame for playout; `now` is the local time at which it will start to sound.
+    /// The next frame for playout; `now` is the local time at which it is pulled (its data must
+    /// have arrived by then).
     pub fn pop(&mut self, now: Instant) -> Pop<'_> {
         let t = self.seconds(now);
         let target = self.policy.target(now);
@@ -547,20 +562,31 @@ impl<P: DelayPolicy> JitterBuffer<P> {
     }
 
     /// Moves the playout position and updates the delay gauges and the playout rate.
+    ///
+    /// Frames are pulled at host-block boundaries, so the delay seen at a pull saws up and down by
+    /// up to a block; steering the *minimum* over a window to the target keeps every pull, not
+    /// just the average one, on time.
     fn advance_to(&mut self, t: f64, target: Duration, next: i64) {
         self.next = Some(next);
         let delay = self.delay_at(t, next);
-        let error = delay - target.as_secs_f64();
-        let correction = (error / self.config.correction_time.as_secs_f64().max(1e-3)).clamp(
-            -self.config.max_rate_correction,
-            self.config.max_rate_correction,
-        );
+        self.window_min = self.window_min.min(delay);
+        self.window_pops += 1;
+        if self.window_pops >= STEER_WINDOW {
+            self.steer_error = self.window_min - target.as_secs_f64();
+            self.window_min = f64::INFINITY;
+            self.window_pops = 0;
+        }
+        let correction = (self.steer_error / self.config.correction_time.as_secs_f64().max(1e-3))
+            .clamp(
+                -self.config.max_rate_correction,
+                self.config.max_rate_correction,
+            );
         let max = 1.0 + MAX_RATE_DEVIATION;
         self.rate = ((1.0 + correction) / (1.0 + self.skew.skew())).clamp(1.0 / max, max);
         let newest = self.newest.unwrap_or(next);
         self.stats.current_delay = secs_to_duration(delay);
         self.stats.buffered = secs_to_duration((newest + 1 - next) as f64 * self.frame_secs);
-        self.stats.skew_ppm = self.skew.skew() * 1e6;
+        self.stats.sender_clock_ppm = -self.skew.skew() * 1e6;
         self.stats.playout_rate = self.rate;
     }
 

@@ -70,6 +70,9 @@
 mod clock;
 mod jitter;
 mod loss;
+#[cfg(feature = "media")]
+pub mod playback;
+pub mod signal;
 mod trace;
 
 use std::time::Duration;
