@@ -16,7 +16,11 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, packet)) = data.split_first() else {
         return;
     };
-    let channels = if first & 1 == 0 { Channels::Mono } else { Channels::Stereo };
+    let channels = if first & 1 == 0 {
+        Channels::Mono
+    } else {
+        Channels::Stereo
+    };
     let n = channels.count();
     let Ok(mut decoder) = Decoder::new(channels) else {
         return;
