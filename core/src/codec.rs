@@ -41,6 +41,9 @@ pub const SAMPLE_RATE: u32 = 48_000;
 /// output, so every packet it makes fits one RED block history slot and one network packet.
 pub const MAX_PACKET_BYTES: usize = 1275;
 
+/// Smallest output buffer for which libopus still codes the audio rather than a "lost" frame.
+const MIN_ENCODE_OUT: usize = 3;
+
 /// Smallest PLC granularity: libopus conceals in multiples of 2.5 ms (120 samples at 48 kHz).
 const PLC_GRANULE: usize = 120;
 
@@ -304,7 +307,8 @@ impl Encoder {
     /// nominally in -1.0..=1.0) into `out`, returning the packet length in bytes.
     ///
     /// The packet never exceeds `min(out.len(), MAX_PACKET_BYTES)` bytes: libopus lowers the
-    /// quality to fit, so a smaller `out` doubles as a hard per-packet size cap. With DTX on, silence yields 1–2 byte packets:
+    /// quality to fit, so a smaller `out` doubles as a hard per-packet size cap. It must hold at
+    /// least 3 bytes, else [`CodecError::BufferTooSmall`]. With DTX on, silence yields 1–2 byte packets:
     /// the length is returned as is, and the caller decides per its DTX policy whether to send
     /// them (sending keeps the receiver's timing simple; skipping saves the bandwidth).
     pub fn encode(&mut self, pcm: &[f32], out: &mut [u8]) -> Result<usize, CodecError> {
@@ -314,8 +318,12 @@ impl Encoder {
                 got: pcm.len(),
             });
         }
-        if out.is_empty() {
-            return Err(CodecError::BufferTooSmall { needed: 1, got: 0 });
+        // Below 3 bytes libopus silently emits a 1-byte "frame lost" packet: refuse instead.
+        if out.len() < MIN_ENCODE_OUT {
+            return Err(CodecError::BufferTooSmall {
+                needed: MIN_ENCODE_OUT,
+                got: out.len(),
+            });
         }
         // libopus never writes more than MAX_PACKET_BYTES (+1 for repacketizing) for one frame;
         // clamping keeps the length far inside the `c_int` the binding converts to.
@@ -695,10 +703,17 @@ mod tests {
                 got: 120
             })
         );
-        assert!(matches!(
-            encoder.encode(&[0.0; 240], &mut []),
-            Err(CodecError::BufferTooSmall { .. })
-        ));
+        for tiny in 0..3 {
+            assert_eq!(
+                encoder.encode(&[0.0; 240], &mut packet[..tiny]),
+                Err(CodecError::BufferTooSmall {
+                    needed: 3,
+                    got: tiny
+                })
+            );
+        }
+        // A small buffer caps the packet size rather than failing.
+        assert_eq!(encoder.encode(&[0.1; 240], &mut packet[..3]), Ok(3));
         for bad in [
             EncoderConfig {
                 bitrate_bps: 5_999,
