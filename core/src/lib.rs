@@ -25,3 +25,6 @@
 //! - `netsim`: the network emulator used by tests and `tutti-bench`; not part of the release API.
 
 // Modules are declared as they land.
+
+#[cfg(feature = "media")]
+pub mod mixer;
