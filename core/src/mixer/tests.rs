@@ -601,3 +601,11 @@ fn add_and_remove_from_another_thread_while_mixing() {
     let rounds = control.join().expect("control thread panicked");
     assert!(rounds > 0);
 }
+
+#[test]
+fn halves_can_cross_threads() {
+    fn send<T: Send>() {}
+    fn shared<T: Clone + Send + Sync>() {}
+    send::<Mixer>();
+    shared::<MixerHandle>();
+}
