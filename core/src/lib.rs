@@ -25,7 +25,6 @@
 //! - `media` (default): the audio pipeline; links libopus (built from source with cmake).
 //! - `netsim`: the network emulator used by tests and `tutti-bench`; not part of the release API.
 
-// Modules are declared as they land.
 #[cfg(feature = "media")]
 pub mod codec;
 #[cfg(feature = "media")]
@@ -39,3 +38,6 @@ pub mod wraparound;
 
 #[cfg(feature = "netsim")]
 pub mod netsim;
+
+#[cfg(feature = "media")]
+pub mod mixer;
