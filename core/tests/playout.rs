@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use tutti_core::codec::{Channels, Encoder, EncoderConfig, FrameDuration, SAMPLE_RATE};
 use tutti_core::jitter::{JitterBuffer, JitterConfig, PayloadFormat};
-use tutti_core::netsim::playback::{FrameLog, numbered_frame, packetize, play_trace};
+use tutti_core::netsim::playback::{FrameLog, Playback, numbered_frame, packetize};
 use tutti_core::netsim::{LossModel, NetworkProfile, Trace, signal};
 use tutti_core::playout::Playout;
 
@@ -24,16 +24,15 @@ fn hour_without_drift_glitches(ppm: f64) {
         ..JitterConfig::default()
     });
     let mut playout = Playout::with_parts(jitter, FrameLog::default()).expect("playout");
-    play_trace(
-        &mut playout,
-        &trace,
-        &payloads,
-        FRAME,
-        64,
-        hour,
-        Instant::now(),
-        |_| {},
-    );
+    Playback {
+        trace: &trace,
+        payloads: &payloads,
+        frame: FRAME,
+        host_block: 64,
+        until: hour,
+        epoch: Instant::now(),
+    }
+    .run(&mut playout, |_| {});
 
     let log = playout.render();
     let stats = playout.jitter().stats();
@@ -102,16 +101,15 @@ fn tone_survives_a_lossy_drifting_network() {
     let mut playout = Playout::new(JitterConfig::default(), Channels::Stereo).expect("playout");
     let mut heard = Vec::new();
     let until = Duration::from_secs(secs as u64);
-    play_trace(
-        &mut playout,
-        &trace,
-        &payloads,
-        FRAME,
-        128,
+    Playback {
+        trace: &trace,
+        payloads: &payloads,
+        frame: FRAME,
+        host_block: 128,
         until,
-        Instant::now(),
-        |b| heard.extend_from_slice(b),
-    );
+        epoch: Instant::now(),
+    }
+    .run(&mut playout, |b| heard.extend_from_slice(b));
 
     let stats = playout.jitter().stats();
     let played = stats.frames_decoded + stats.frames_recovered + stats.frames_concealed;

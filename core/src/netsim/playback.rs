@@ -80,44 +80,62 @@ impl Render for FrameLog {
     }
 }
 
-/// Plays `trace` (receiver-clock arrival times) with `payloads[seq]` as each packet's payload,
-/// popping `host_block` frames at a time until `until` on the receiver's clock. `epoch` is the
-/// [`Instant`] that trace time zero maps to; each output block goes to `on_block`.
-pub fn play_trace<R: Render, P: DelayPolicy>(
-    playout: &mut Playout<R, P>,
-    trace: &Trace,
-    payloads: &[Vec<u8>],
-    frame: FrameDuration,
-    host_block: usize,
-    until: Duration,
-    epoch: Instant,
-    mut on_block: impl FnMut(&[f32]),
-) {
-    let samples = frame.samples_per_channel() as u64;
-    let mut arrivals: Vec<(Duration, u64)> = trace
-        .records
-        .iter()
-        .filter_map(|r| r.recv.map(|t| (t, r.seq)))
-        .collect();
-    arrivals.sort_unstable();
-    let channels = playout.render().channels();
-    let mut block = vec![0.0f32; host_block.max(1) * channels];
-    let mut next = 0;
-    for j in 0u64.. {
-        // Exact block start on the receiver's clock (no accumulated rounding over an hour).
-        let nanos = u128::from(j) * host_block as u128 * 1_000_000_000 / 48_000;
-        let now = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
-        if now >= until {
-            break;
+/// A trace to play through a [`Playout`]: receiver-clock arrival times from `trace`, with
+/// `payloads[seq]` as each packet's payload.
+#[derive(Debug, Clone, Copy)]
+pub struct Playback<'a> {
+    /// Arrival times (receiver clock) per packet sequence number.
+    pub trace: &'a Trace,
+    /// RTP payload of each packet, indexed by sequence number.
+    pub payloads: &'a [Vec<u8>],
+    /// Codec frame duration (sets the RTP timestamp step).
+    pub frame: FrameDuration,
+    /// Frames per host callback.
+    pub host_block: usize,
+    /// Receiver-clock time at which to stop.
+    pub until: Duration,
+    /// The [`Instant`] that trace time zero maps to.
+    pub epoch: Instant,
+}
+
+impl Playback<'_> {
+    /// Pushes each arrival when due and pops one host block at a time; each output block goes to
+    /// `on_block`.
+    pub fn run<R: Render, P: DelayPolicy>(
+        &self,
+        playout: &mut Playout<R, P>,
+        mut on_block: impl FnMut(&[f32]),
+    ) {
+        let samples = self.frame.samples_per_channel() as u64;
+        let mut arrivals: Vec<(Duration, u64)> = self
+            .trace
+            .records
+            .iter()
+            .filter_map(|r| r.recv.map(|t| (t, r.seq)))
+            .collect();
+        arrivals.sort_unstable();
+        let channels = playout.render().channels();
+        let mut block = vec![0.0f32; self.host_block.max(1) * channels];
+        let mut next = 0;
+        for j in 0u64.. {
+            // Exact block start on the receiver's clock (no accumulated rounding over an hour).
+            let nanos = u128::from(j) * self.host_block as u128 * 1_000_000_000 / 48_000;
+            let now = Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX));
+            if now >= self.until {
+                break;
+            }
+            while let Some(&(at, seq)) = arrivals.get(next)
+                && at <= now
+            {
+                let payload = self
+                    .payloads
+                    .get(seq as usize)
+                    .map_or(&[][..], Vec::as_slice);
+                playout.push(self.epoch + at, seq as u16, (seq * samples) as u32, payload);
+                next += 1;
+            }
+            playout.pop(self.epoch + now, &mut block);
+            on_block(&block);
         }
-        while let Some(&(at, seq)) = arrivals.get(next)
-            && at <= now
-        {
-            let payload = payloads.get(seq as usize).map_or(&[][..], Vec::as_slice);
-            playout.push(epoch + at, seq as u16, (seq * samples) as u32, payload);
-            next += 1;
-        }
-        playout.pop(epoch + now, &mut block);
-        on_block(&block);
     }
 }
