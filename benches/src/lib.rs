@@ -1,1 +1,4 @@
 //! Benchmarks and evaluation binaries for Tutti; see `benches/README.md` for the recorded figures.
+
+pub mod jitter_eval;
+pub mod reference_policies;

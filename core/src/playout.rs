@@ -8,7 +8,7 @@
 //! buffer asks for, which absorbs clock skew and steers the delay to its target.
 //!
 //! ```
-//! use std::time::{Duration, Instant};
+//! use std::time::Instant;
 //! use tutti_core::codec::{Channels, Encoder, EncoderConfig};
 //! use tutti_core::jitter::{JitterConfig, PayloadFormat};
 //! use tutti_core::playout::Playout;
@@ -31,9 +31,9 @@
 //!
 //! All buffers are allocated in [`Playout::new`]; `push` and `pop` never allocate.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use crate::codec::{Channels, CodecError, Decoder, SAMPLE_RATE};
+use crate::codec::{Channels, CodecError, Decoder};
 use crate::drift::{DriftError, DriftResampler};
 use crate::jitter::{AdaptivePolicy, DelayPolicy, JitterBuffer, JitterConfig, Pop, PushOutcome};
 
@@ -44,9 +44,9 @@ use crate::jitter::{AdaptivePolicy, DelayPolicy, JitterBuffer, JitterConfig, Pop
 pub trait Render {
     /// Interleaved channels written per frame.
     fn channels(&self) -> usize;
-    /// Writes one frame (`out.len() / channels` samples per channel) for `pop`, which starts to
-    /// sound at `when`.
-    fn render(&mut self, when: Instant, pop: Pop<'_>, out: &mut [f32]);
+    /// Writes one frame (`out.len() / channels` samples per channel) for `pop`, which was pulled
+    /// from the buffer at local time `pulled`.
+    fn render(&mut self, pulled: Instant, pop: Pop<'_>, out: &mut [f32]);
 }
 
 /// Decodes with Opus; conceals with Opus PLC when a frame is missing or fails to decode.
@@ -76,7 +76,7 @@ impl Render for OpusRender {
         self.decoder.channels().count()
     }
 
-    fn render(&mut self, _when: Instant, pop: Pop<'_>, out: &mut [f32]) {
+    fn render(&mut self, _pulled: Instant, pop: Pop<'_>, out: &mut [f32]) {
         let frame = out.len() / self.channels();
         match pop {
             Pop::Frame { data, .. } => match self.decoder.decode(data, out) {
@@ -167,16 +167,13 @@ impl<R: Render, P: DelayPolicy> Playout<R, P> {
             if written >= wanted {
                 return;
             }
-            // Pulled now; heard after what is already written and what the resampler still holds.
-            let ahead = written + self.resampler.buffered_input();
-            let when = now + frames_to_duration(ahead);
             let pop = self.jitter.pop(now);
             let tail = self.resampler.input_tail();
             let n = self.frame_samples * ch;
             if tail.len() < n {
                 break;
             }
-            self.render.render(when, pop, &mut tail[..n]);
+            self.render.render(now, pop, &mut tail[..n]);
             self.resampler.commit_input(self.frame_samples);
             self.resampler.set_rate(self.jitter.playout_rate());
         }
@@ -198,8 +195,4 @@ impl<R: Render, P: DelayPolicy> Playout<R, P> {
         self.jitter.reset();
         self.resampler.reset();
     }
-}
-
-fn frames_to_duration(frames: usize) -> Duration {
-    Duration::from_nanos(frames as u64 * 1_000_000_000 / u64::from(SAMPLE_RATE))
 }

@@ -45,7 +45,7 @@
 
 mod policy;
 
-pub use policy::{AdaptivePolicy, DelayPolicy, FixedPolicy};
+pub use policy::{AdaptivePolicy, DelayPolicy, FixedPolicy, TAIL_SAMPLES};
 
 use std::time::{Duration, Instant};
 
@@ -490,7 +490,7 @@ impl<P: DelayPolicy> JitterBuffer<P> {
                 && let SlotState::Ready { recovered } = slot.state
             {
                 self.slots[pos].state = SlotState::Done;
-                self.advance_to(t, target, next + 1);
+                self.advance(t, target, next, true);
                 self.held = false;
                 self.last_played_dtx = slot.len <= 2;
                 if recovered {
@@ -506,7 +506,7 @@ impl<P: DelayPolicy> JitterBuffer<P> {
             }
             if next < self.dtx_until {
                 self.mark(next, SlotState::Missed);
-                self.advance_to(t, target, next + 1);
+                self.advance(t, target, next, true);
                 self.stats.frames_silent += 1;
                 return Pop::Silence;
             }
@@ -524,7 +524,7 @@ impl<P: DelayPolicy> JitterBuffer<P> {
         // `next` is missing: lost, late, or (nothing buffered after a DTX frame) silent.
         if self.last_played_dtx && newest < next {
             self.mark(next, SlotState::Missed);
-            self.advance_to(t, target, next + 1);
+            self.advance(t, target, next, true);
             self.stats.frames_silent += 1;
             return Pop::Silence;
         }
@@ -536,11 +536,11 @@ impl<P: DelayPolicy> JitterBuffer<P> {
             // Below target: hold (conceal without advancing). If the frame turns up it plays next
             // and the delay has grown by a frame; if later frames come first it is skipped.
             self.held = true;
-            self.advance_to(t, target, next);
+            self.advance(t, target, next, false);
         } else {
             self.held = false;
             self.mark(next, SlotState::Missed);
-            self.advance_to(t, target, next + 1);
+            self.advance(t, target, next, true);
         }
         Pop::Conceal
     }
@@ -561,14 +561,16 @@ impl<P: DelayPolicy> JitterBuffer<P> {
         Some(oldest)
     }
 
-    /// Moves the playout position and updates the delay gauges and the playout rate.
+    /// Records that frame `index` was output at `t` (played, concealed or silent), moves the
+    /// playout position past it unless `hold`ing, and updates the gauges and the playout rate.
     ///
     /// Frames are pulled at host-block boundaries, so the delay seen at a pull saws up and down by
     /// up to a block; steering the *minimum* over a window to the target keeps every pull, not
     /// just the average one, on time.
-    fn advance_to(&mut self, t: f64, target: Duration, next: i64) {
+    fn advance(&mut self, t: f64, target: Duration, index: i64, advance: bool) {
+        let next = index + i64::from(advance);
         self.next = Some(next);
-        let delay = self.delay_at(t, next);
+        let delay = self.delay_at(t, index);
         self.window_min = self.window_min.min(delay);
         self.window_pops += 1;
         if self.window_pops >= STEER_WINDOW {

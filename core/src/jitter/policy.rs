@@ -58,6 +58,9 @@ const BIN: Duration = Duration::from_micros(100);
 const MAX_TRACKED: Duration = Duration::from_millis(300);
 const BINS: usize = (MAX_TRACKED.as_micros() / BIN.as_micros()) as usize;
 
+/// Late frames the histogram's memory must span for its tail quantile to mean something.
+pub const TAIL_SAMPLES: f64 = 20.0;
+
 /// Tutti's rule: the smallest delay that keeps the late-frame rate at the configured goal,
 /// read from an exponentially forgetting histogram of relative delays.
 ///
@@ -82,14 +85,21 @@ pub struct AdaptivePolicy {
 impl AdaptivePolicy {
     /// A policy for frames of `frame` duration that aims for at most `late_goal` (e.g. `0.003`)
     /// of frames arriving after their playout time, remembering about `memory` of history.
+    ///
+    /// The memory is stretched for small goals so that it always spans at least
+    /// [`TAIL_SAMPLES`] late frames: a 0.03% goal cannot be judged from 20 s of 2.5 ms frames.
     pub fn new(frame: Duration, late_goal: f64, memory: Duration) -> Self {
-        let per_frame = frame.as_secs_f64() / memory.as_secs_f64().max(1e-3);
+        let goal = late_goal.clamp(1e-6, 0.5);
+        let memory = memory
+            .as_secs_f64()
+            .max(frame.as_secs_f64() * TAIL_SAMPLES / goal);
+        let per_frame = frame.as_secs_f64() / memory.max(1e-3);
         Self {
             bins: vec![0.0; BINS].into_boxed_slice(),
             total: 0.0,
             weight: 1.0,
             decay: (-per_frame).exp(),
-            goal: late_goal.clamp(1e-6, 0.5),
+            goal,
             min_target: Duration::ZERO,
             cached: None,
             since_cached: 0,
@@ -112,8 +122,13 @@ impl AdaptivePolicy {
         for (i, w) in self.bins.iter().enumerate().rev() {
             above += w;
             if above > allowed {
-                // Everything in bin i and below arrives within its upper edge.
-                return (BIN * (i as u32 + 1)).max(self.min_target);
+                // The threshold lies inside bin i: leave exactly `allowed` above it, assuming
+                // the bin's mass is spread evenly (rounding to the edge would add 0.05 ms).
+                let top_share = ((allowed - (above - w)) / w).clamp(0.0, 1.0);
+                let upper = BIN * (i as u32 + 1);
+                return upper
+                    .saturating_sub(BIN.mul_f64(top_share))
+                    .max(self.min_target);
             }
         }
         self.min_target

@@ -51,7 +51,7 @@ pub fn packetize(
 /// [`numbered_frame`]).
 #[derive(Debug, Default)]
 pub struct FrameLog {
-    /// `(frame number, local time it started to sound, recovered from redundancy)`.
+    /// `(frame number, local time it was pulled for playout, recovered from redundancy)`.
     pub played: Vec<(u64, Instant, bool)>,
     /// Concealed frames after playback started.
     pub concealed: u64,
@@ -66,12 +66,12 @@ impl Render for FrameLog {
         1
     }
 
-    fn render(&mut self, when: Instant, pop: Pop<'_>, out: &mut [f32]) {
+    fn render(&mut self, pulled: Instant, pop: Pop<'_>, out: &mut [f32]) {
         out.fill(0.0);
         match pop {
             Pop::Frame { data, recovered } => {
                 let number = data.try_into().map_or(u64::MAX, u64::from_le_bytes);
-                self.played.push((number, when, recovered));
+                self.played.push((number, pulled, recovered));
             }
             Pop::Conceal => self.concealed += 1,
             Pop::Silence if self.played.is_empty() => self.warmup += 1,
