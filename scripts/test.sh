@@ -25,7 +25,8 @@ stage() {
 stage "system packages"
 missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
-command -v cc >/dev/null 2>&1 || missing+=(build-essential)
+# cc links every Rust binary; c++ builds libFuzzer (libfuzzer-sys) for the fuzz stage.
+{ command -v cc && command -v c++; } >/dev/null 2>&1 || missing+=(build-essential)
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
         echo "missing: ${missing[*]} (install them, or run as root)" >&2
@@ -35,10 +36,10 @@ if ((${#missing[@]})); then
     [[ $(id -u) -ne 0 ]] && SUDO=(sudo)
     echo "installing: ${missing[*]}"
     "${SUDO[@]}" apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq --no-install-recommends \
-        "${missing[@]}" >/dev/null
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-    echo "all present (cmake, cc)"
+    echo "all present (cmake, cc, c++)"
 fi
 
 stage "cargo fmt --all -- --check (workspace, then fuzz/)"
