@@ -1,5 +1,5 @@
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use proptest::prelude::*;
@@ -541,9 +541,13 @@ proptest! {
 fn add_and_remove_from_another_thread_while_mixing() {
     let (mut mixer, handle) = new_mixer(8);
     let done = Arc::new(AtomicBool::new(false));
+    // Rounds the control thread has completed, so the mixing below overlaps them even when the
+    // scheduler starts that thread late (a loaded 2-core machine finished 4000 blocks first).
+    let progress = Arc::new(AtomicU32::new(0));
     let control = {
         let handle = handle.clone();
         let done = Arc::clone(&done);
+        let progress = Arc::clone(&progress);
         std::thread::spawn(move || {
             let mut ids = Vec::new();
             let mut round = 0u32;
@@ -572,6 +576,7 @@ fn add_and_remove_from_another_thread_while_mixing() {
                     // The removed id is stale at once.
                     assert_eq!(handle.set_gain(id, 1.0), Err(MixerError::UnknownSource(id)));
                 }
+                progress.store(round, Ordering::Relaxed);
                 std::thread::yield_now();
             }
             round
@@ -579,7 +584,11 @@ fn add_and_remove_from_another_thread_while_mixing() {
     };
     let mut out = vec![0.0; 2 * FRAMES];
     let mut position = 0;
-    for block in 0..4_000 {
+    // At least 4000 blocks, and on until the control thread has done 100 rounds (bounded).
+    for block in 0..4_000_000 {
+        if block >= 4_000 && progress.load(Ordering::Relaxed) >= 100 {
+            break;
+        }
         let frames = 1 + block % FRAMES;
         mixer
             .mix_with(frames, &mut out, |id, buf| {
@@ -599,7 +608,7 @@ fn add_and_remove_from_another_thread_while_mixing() {
     }
     done.store(true, Ordering::Relaxed);
     let rounds = control.join().expect("control thread panicked");
-    assert!(rounds > 0);
+    assert!(rounds >= 100, "control thread ran {rounds} rounds");
 }
 
 #[test]
