@@ -91,7 +91,7 @@ fn receive_decode_conceal_resample_mix_never_allocates() {
                 }
                 for (p, playout) in playouts.iter_mut().enumerate() {
                     let drifted = due.mul_f64(1.0 - 150e-6 * p as f64);
-                    let k = if sent % 53 == 0 {
+                    let k = if sent.is_multiple_of(53) {
                         sent + 1
                     } else if sent % 53 == 1 {
                         sent - 1
@@ -107,7 +107,7 @@ fn receive_decode_conceal_resample_mix_never_allocates() {
                             packet,
                         );
                     }
-                    if k % 11 == 0 {
+                    if k.is_multiple_of(11) {
                         playout.push(
                             epoch + drifted,
                             k as u16,
@@ -115,7 +115,7 @@ fn receive_decode_conceal_resample_mix_never_allocates() {
                             packet,
                         );
                     }
-                    if k % 97 == 0 {
+                    if k.is_multiple_of(97) {
                         playout.push(epoch + drifted, 9, 77, &garbage);
                     }
                 }
@@ -126,7 +126,7 @@ fn receive_decode_conceal_resample_mix_never_allocates() {
                     playout.pop(epoch + now, &mut input[..frames * 2]);
                 }
             }
-            if block_index % 100 == 0 {
+            if block_index.is_multiple_of(100) {
                 let _ = handle.set_gain_db(ids[block_index / 100 % PEERS], -3.0);
                 let _ = handle.set_pan(ids[0], (block_index % 7) as f32 / 7.0 - 0.5);
             }
