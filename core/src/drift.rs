@@ -48,6 +48,7 @@ pub struct SkewEstimator {
     ring: [Bucket; FIT_BUCKETS],
     current: Bucket,
     skew: f64,
+    estimated: bool,
 }
 
 impl Default for SkewEstimator {
@@ -69,6 +70,7 @@ impl SkewEstimator {
             ring: [EMPTY; FIT_BUCKETS],
             current: EMPTY,
             skew: 0.0,
+            estimated: false,
         }
     }
 
@@ -108,6 +110,12 @@ impl SkewEstimator {
         }
     }
 
+    /// Whether a skew has been fitted yet (after a few seconds of packets); until then `skew()`
+    /// is 0 and callers should keep headroom for an unknown drift.
+    pub fn is_estimated(&self) -> bool {
+        self.estimated
+    }
+
     /// Skew as a fraction: positive when the sender's clock runs slower than ours (its media time
     /// advances `1 + skew` times more slowly), e.g. `100e-6` for 100 ppm.
     pub fn skew(&self) -> f64 {
@@ -142,6 +150,7 @@ impl SkewEstimator {
         let refined = fit(self.ring.iter().filter(in_window), Some((slope, intercept)));
         let slope = refined.map_or(slope, |(s, _)| s);
         self.skew = slope.clamp(-MAX_SKEW, MAX_SKEW);
+        self.estimated = true;
     }
 }
 

@@ -8,7 +8,7 @@
 //! buffer asks for, which absorbs clock skew and steers the delay to its target.
 //!
 //! ```
-//! use std::time::Instant;
+//! use std::time::{Duration, Instant};
 //! use tutti_core::codec::{Channels, Encoder, EncoderConfig};
 //! use tutti_core::jitter::{JitterConfig, PayloadFormat};
 //! use tutti_core::playout::Playout;

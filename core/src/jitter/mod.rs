@@ -474,7 +474,12 @@ impl<P: DelayPolicy> JitterBuffer<P> {
     /// have arrived by then).
     pub fn pop(&mut self, now: Instant) -> Pop<'_> {
         let t = self.seconds(now);
-        let target = self.policy.target(now);
+        let mut target = self.policy.target(now);
+        if !self.skew.is_estimated() {
+            // Until the clock skew is known (a few seconds), up to 2000 ppm of drift may pull the
+            // delay down faster than steering can see it: keep a frame of headroom.
+            target += self.config.frame.as_duration();
+        }
         self.stats.target_delay = target;
         let Some(mut next) = self.next.or_else(|| self.try_start(t, target)) else {
             self.stats.frames_silent += 1;

