@@ -76,6 +76,24 @@ fn trace_frame(trace: &Trace) -> Result<FrameDuration, String> {
     .ok_or_else(|| "no frame duration".into())
 }
 
+/// Applies `f` to every job on all cores (jobs split into one contiguous chunk per core), keeping
+/// the order of the jobs.
+fn parallel_filter_map<T: Sync, R: Send>(jobs: &[T], f: impl Fn(&T) -> Option<R> + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .chunks(jobs.len().div_ceil(workers).max(1))
+            .map(|chunk| s.spawn(move || chunk.iter().filter_map(f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .filter_map(|h| h.join().ok())
+            .flatten()
+            .collect()
+    })
+}
+
 fn run(args: &Args) -> Result<Vec<EvalResult>, String> {
     let prepared: Vec<Prepared> = match &args.trace {
         Some(path) => {
@@ -105,26 +123,7 @@ fn run(args: &Args) -> Result<Vec<EvalResult>, String> {
         .iter()
         .flat_map(|p| policy_names().into_iter().map(move |n| (p, n)))
         .collect();
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let results = std::thread::scope(|s| {
-        let chunks: Vec<_> = jobs.chunks(jobs.len().div_ceil(workers).max(1)).collect();
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .filter_map(|(p, n)| p.evaluate(n))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().ok())
-            .flatten()
-            .collect::<Vec<_>>()
-    });
+    let results = parallel_filter_map(&jobs, |(p, n)| p.evaluate(n));
     // Like-for-like points: Tutti tuned to each reference rule's concealment, one thread each.
     let references: Vec<(&Prepared, EvalResult)> = prepared
         .iter()
@@ -135,27 +134,7 @@ fn run(args: &Args) -> Result<Vec<EvalResult>, String> {
                 .map(move |r| (p, r.clone()))
         })
         .collect();
-    let matched = std::thread::scope(|s| {
-        let chunks: Vec<_> = references
-            .chunks(references.len().div_ceil(workers).max(1))
-            .collect();
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .filter_map(|(p, r)| match_concealment(p, r))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .filter_map(|h| h.join().ok())
-            .flatten()
-            .collect::<Vec<_>>()
-    });
+    let matched = parallel_filter_map(&references, |(p, r)| match_concealment(p, r));
     let mut all = results;
     for m in matched {
         let at = all
