@@ -99,21 +99,10 @@ fn receive_decode_conceal_resample_mix_never_allocates() {
                         sent
                     };
                     let packet = &streams[p][k];
-                    if k % 37 != 5 {
-                        playout.push(
-                            epoch + drifted,
-                            k as u16,
-                            (k * FRAME_SAMPLES) as u32,
-                            packet,
-                        );
-                    }
-                    if k.is_multiple_of(11) {
-                        playout.push(
-                            epoch + drifted,
-                            k as u16,
-                            (k * FRAME_SAMPLES) as u32,
-                            packet,
-                        );
+                    let copies = usize::from(k % 37 != 5) + usize::from(k.is_multiple_of(11));
+                    for _ in 0..copies {
+                        let ts = (k * FRAME_SAMPLES) as u32;
+                        playout.push(epoch + drifted, k as u16, ts, packet);
                     }
                     if k.is_multiple_of(97) {
                         playout.push(epoch + drifted, 9, 77, &garbage);
