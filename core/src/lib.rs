@@ -8,6 +8,8 @@
 //! - [`drift`] — sender/receiver sample-clock ratio estimation and the resampler that absorbs it.
 //! - [`playout`] — jitter buffer + decoder + drift resampler: one remote stream to PCM.
 //! - [`mixer`] — N sources to a stereo bus with lock-free parameters and meters.
+//! - [`protocol`] — versioned signalling and peer-to-peer messages shared with the server (JSON);
+//!   always compiled, so the server can use it without `media`.
 //! - `netsim` (feature `netsim`) — seeded network emulator for tests and benchmarks: delay, queue,
 //!   jitter presets, loss bursts, reordering, duplication, clock drift and CSV traces.
 //!
@@ -33,6 +35,7 @@ pub mod drift;
 pub mod jitter;
 #[cfg(feature = "media")]
 pub mod playout;
+pub mod protocol;
 pub mod redundancy;
 pub mod wraparound;
 
