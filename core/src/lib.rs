@@ -8,6 +8,7 @@
 //! - [`drift`] — sender/receiver sample-clock ratio estimation and the resampler that absorbs it.
 //! - [`playout`] — jitter buffer + decoder + drift resampler: one remote stream to PCM.
 //! - [`mixer`] — N sources to a stereo bus with lock-free parameters and meters.
+//! - [`clock_sync`] — NTP-style clock offset and round-trip estimation between peers (sans-IO).
 //! - [`protocol`] — versioned signalling and peer-to-peer messages shared with the server (JSON);
 //!   always compiled, so the server can use it without `media`.
 //! - `netsim` (feature `netsim`) — seeded network emulator for tests and benchmarks: delay, queue,
@@ -27,6 +28,7 @@
 //! - `media` (default): the audio pipeline; links libopus (built from source with cmake).
 //! - `netsim`: the network emulator used by tests and `tutti-bench`; not part of the release API.
 
+pub mod clock_sync;
 #[cfg(feature = "media")]
 pub mod codec;
 #[cfg(feature = "media")]
