@@ -7,6 +7,8 @@
 //! - [`jitter`] — one adaptive playout buffer per remote stream (sans-IO).
 //! - [`drift`] — sender/receiver sample-clock ratio estimation and the resampler that absorbs it.
 //! - [`playout`] — jitter buffer + decoder + drift resampler: one remote stream to PCM.
+//! - [`engine`] — the host-driven `process()` for a DAW/mobile/cpal audio thread, its network
+//!   side (encode/packetize, receive) and control handle; wait-free rings between them.
 //! - [`mixer`] — N sources to a stereo bus with lock-free parameters and meters.
 //! - [`clock_sync`] — NTP-style clock offset and round-trip estimation between peers (sans-IO).
 //! - [`protocol`] — versioned signalling and peer-to-peer messages shared with the server (JSON);
@@ -33,6 +35,8 @@ pub mod clock_sync;
 pub mod codec;
 #[cfg(feature = "media")]
 pub mod drift;
+#[cfg(feature = "media")]
+pub mod engine;
 #[cfg(feature = "media")]
 pub mod jitter;
 #[cfg(feature = "media")]
