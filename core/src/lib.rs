@@ -17,7 +17,8 @@
 //!   jitter presets, loss bursts, reordering, duplication, clock drift and CSV traces.
 //!
 //! # Time
-//! Nothing in this crate reads a clock. Every state machine takes `now: Instant` from its caller,
+//! No state machine in this crate reads a clock (only the convenience `engine::Engine::process`
+//! reads `Instant::now()` once per callback). Every one takes `now: Instant` from its caller,
 //! so a test can run an hour of network time in a second, reproducibly from a seed, and a DAW host
 //! can drive the same code from its own thread.
 //!
