@@ -323,6 +323,12 @@ impl DriftResampler {
         self.inner.output_delay()
     }
 
+    /// Output frames the inner resampler produces at a time; produced-but-unplayed output (and
+    /// input waiting for a chunk) is latency on top of [`DriftResampler::output_delay`].
+    pub fn chunk_frames(&self) -> usize {
+        CHUNK
+    }
+
     /// Input frames still missing before the next output chunk can be produced (0 if it can).
     pub fn input_shortfall(&self) -> usize {
         if self.buffered_output() > 0 {
