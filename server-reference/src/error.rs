@@ -91,7 +91,6 @@ impl ApiError {
     }
 
     /// A shorthand for the common "not authenticated" case.
-    #[allow(dead_code)] // used by the accounts module
     pub(crate) fn invalid_token() -> Self {
         Self::Unauthorized {
             code: "invalid_token",

@@ -8,10 +8,12 @@
 //! Run with: `cargo run --release -p tutti-server` (serves `127.0.0.1:8080`, database
 //! `tutti.db`; `--help` lists every flag and environment variable).
 
+pub mod accounts;
 pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod rate_limit;
 pub mod state;
 
 use axum::Router;
@@ -39,6 +41,7 @@ struct ApiDoc;
 pub fn app(state: AppState) -> Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
+        .merge(accounts::routes())
         .split_for_parts();
     let api = std::sync::Arc::new(api);
     router

@@ -1,9 +1,15 @@
 //! Everything handlers share, built once at start-up.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
+use axum::http::HeaderValue;
+
+use crate::accounts::tokens::{AccessTokens, random_token};
 use crate::config::Config;
 use crate::db::{Db, DbError};
+use crate::error::{ApiError, ApiResult};
+use crate::rate_limit::AuthLimits;
 
 /// Name of the persisted JWT secret in `server_settings`.
 const JWT_SECRET_SETTING: &str = "jwt_secret";
@@ -20,6 +26,9 @@ pub enum StartError {
     /// The database could not be opened or migrated (environment).
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A start-up query or the demo data failed (environment).
+    #[error("database error during start-up: {0}")]
+    Startup(#[from] ApiError),
     /// A start-up query failed (environment).
     #[error("database error during start-up: {0}")]
     Sqlx(#[from] sqlx::Error),
@@ -33,17 +42,41 @@ pub struct AppState {
     pub db: Db,
     /// The configuration the server started with.
     pub config: Arc<Config>,
+    /// Access-token keys.
+    pub tokens: Arc<AccessTokens>,
+    /// Rate limits of the auth endpoints.
+    pub auth_limits: Arc<AuthLimits>,
 }
 
 impl AppState {
-    /// Opens the database, applies migrations and loads or creates the token secret.
+    /// Opens the database, applies migrations, loads or creates the token secret, promotes the
+    /// configured admins.
     pub async fn new(config: Config) -> Result<Self, StartError> {
+        if let Some(bad) = config
+            .cors_origins
+            .iter()
+            .find(|o| HeaderValue::from_str(o.trim()).is_err())
+        {
+            return Err(StartError::Config(format!("invalid CORS origin {bad:?}")));
+        }
         let db = Db::connect(&config.database_url, config.db_max_connections).await?;
-        let _secret = jwt_secret(&db, config.jwt_secret.as_deref()).await?;
-        Ok(Self {
+        let secret = jwt_secret(&db, config.jwt_secret.as_deref()).await?;
+        let state = Self {
             db,
+            tokens: Arc::new(AccessTokens::new(&secret, config.access_token_ttl_secs)),
+            auth_limits: Arc::new(AuthLimits::per_minute(
+                config.auth_rate_per_ip,
+                config.auth_rate_per_account,
+            )),
             config: Arc::new(config),
-        })
+        };
+        crate::accounts::promote_admins(&state, &state.config.admin_emails).await?;
+        Ok(state)
+    }
+
+    /// Counts one auth request from `ip` (and for `account`); 429 and a metric when over.
+    pub fn limit_auth(&self, ip: IpAddr, account: Option<&str>) -> ApiResult<()> {
+        self.auth_limits.check(ip, account)
     }
 }
 
@@ -58,12 +91,8 @@ async fn jwt_secret(db: &Db, configured: Option<&str>) -> Result<Vec<u8>, StartE
         }
         return Ok(secret.as_bytes().to_vec());
     }
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes);
-    let candidate =
-        base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
     Ok(db
-        .setting_or_insert(JWT_SECRET_SETTING, &candidate)
+        .setting_or_insert(JWT_SECRET_SETTING, &random_token())
         .await?
         .into_bytes())
 }

@@ -180,3 +180,50 @@ impl TestApp {
         self.call(Method::GET, path, None, None).await
     }
 }
+
+/// A signed-up account's id and tokens.
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+/// The password every test account uses.
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    /// Signs up `email` with [`PASSWORD`]; panics unless 201.
+    pub async fn sign_up(&self, email: &str) -> User {
+        let r = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/signup",
+                None,
+                Some(serde_json::json!({"email": email, "password": PASSWORD})),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "{}: sign-up {email}: {}",
+            self.backend,
+            r.text
+        );
+        User {
+            id: r.body["account"]["id"].as_str().unwrap().to_owned(),
+            email: email.to_owned(),
+            access: r.body["access_token"].as_str().unwrap().to_owned(),
+            refresh: r.body["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Gives `user` the admin role directly in the database (as `--admin-email` would).
+    pub async fn make_admin(&self, user: &User) {
+        sqlx::query("UPDATE users SET role = 'admin' WHERE id = $1")
+            .bind(&user.id)
+            .execute(&self.state.db.pool)
+            .await
+            .unwrap();
+    }
+}
