@@ -13,8 +13,10 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod profiles;
 pub mod rate_limit;
 pub mod state;
+pub mod validate;
 
 use axum::Router;
 use axum::extract::State;
@@ -42,6 +44,7 @@ pub fn app(state: AppState) -> Router {
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .merge(accounts::routes())
+        .merge(profiles::routes())
         .split_for_parts();
     let api = std::sync::Arc::new(api);
     router
