@@ -13,8 +13,10 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod lobby;
 pub mod profiles;
 pub mod rate_limit;
+pub mod rooms;
 pub mod state;
 pub mod validate;
 
@@ -45,6 +47,8 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(healthz))
         .merge(accounts::routes())
         .merge(profiles::routes())
+        .merge(rooms::routes())
+        .merge(lobby::routes())
         .split_for_parts();
     let api = std::sync::Arc::new(api);
     router

@@ -9,6 +9,7 @@ use crate::accounts::tokens::{AccessTokens, random_token};
 use crate::config::Config;
 use crate::db::{Db, DbError};
 use crate::error::{ApiError, ApiResult};
+use crate::lobby::Lobby;
 use crate::rate_limit::AuthLimits;
 
 /// Name of the persisted JWT secret in `server_settings`.
@@ -46,6 +47,8 @@ pub struct AppState {
     pub tokens: Arc<AccessTokens>,
     /// Rate limits of the auth endpoints.
     pub auth_limits: Arc<AuthLimits>,
+    /// The lobby feed (the signalling relay publishes here too).
+    pub lobby: Lobby,
 }
 
 impl AppState {
@@ -68,6 +71,7 @@ impl AppState {
                 config.auth_rate_per_ip,
                 config.auth_rate_per_account,
             )),
+            lobby: Lobby::new(),
             config: Arc::new(config),
         };
         crate::accounts::promote_admins(&state, &state.config.admin_emails).await?;
