@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::db::{Db, DbError};
 use crate::error::{ApiError, ApiResult};
 use crate::lobby::Lobby;
+use crate::metrics::Metrics;
 use crate::rate_limit::AuthLimits;
 
 /// Name of the persisted JWT secret in `server_settings`.
@@ -49,6 +50,8 @@ pub struct AppState {
     pub auth_limits: Arc<AuthLimits>,
     /// The lobby feed (the signalling relay publishes here too).
     pub lobby: Lobby,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ impl AppState {
                 config.auth_rate_per_account,
             )),
             lobby: Lobby::new(),
+            metrics: Arc::default(),
             config: Arc::new(config),
         };
         crate::accounts::promote_admins(&state, &state.config.admin_emails).await?;
@@ -80,7 +84,9 @@ impl AppState {
 
     /// Counts one auth request from `ip` (and for `account`); 429 and a metric when over.
     pub fn limit_auth(&self, ip: IpAddr, account: Option<&str>) -> ApiResult<()> {
-        self.auth_limits.check(ip, account)
+        self.auth_limits
+            .check(ip, account)
+            .inspect_err(|_| self.metrics.rate_limited("auth"))
     }
 }
 
