@@ -7,7 +7,7 @@
 //!
 //! Modules: [`accounts`] (sign-up, tokens, roles, the [`accounts::AuthUser`] extractor),
 //! [`profiles`], [`rooms`] (with [`rooms::relay`], the API the signalling relay calls),
-//! [`lobby`] (SSE), [`db`] (storage), [`http`] (JSON and
+//! [`lobby`] (SSE), [`demo`] (synthetic first-run data), [`db`] (storage), [`http`] (JSON and
 //! client-IP extractors), [`rate_limit`], [`metrics`], [`error`] (the one error body).
 //!
 //! Run with: `cargo run --release -p tutti-server` (serves `127.0.0.1:8080`, database
@@ -16,6 +16,7 @@
 pub mod accounts;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod error;
 pub mod http;
 pub mod lobby;

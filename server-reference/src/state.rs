@@ -56,7 +56,7 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the database, applies migrations, loads or creates the token secret, promotes the
-    /// configured admins.
+    /// configured admins and loads demo data into an empty database (if enabled).
     pub async fn new(config: Config) -> Result<Self, StartError> {
         if let Some(bad) = config
             .cors_origins
@@ -79,6 +79,9 @@ impl AppState {
             config: Arc::new(config),
         };
         crate::accounts::promote_admins(&state, &state.config.admin_emails).await?;
+        if state.config.demo_data {
+            crate::demo::seed_if_empty(&state).await?;
+        }
         Ok(state)
     }
 

@@ -109,6 +109,19 @@ pub async fn apps_with(tweak: impl Fn(&mut Config)) -> Vec<TestApp> {
     apps
 }
 
+impl TestApp {
+    /// Wraps an already started state (file cleanup stays with the caller).
+    pub fn wrap(backend: &'static str, database_url: &str, state: AppState) -> Self {
+        Self {
+            backend,
+            database_url: database_url.to_owned(),
+            router: app(state.clone()),
+            state,
+            _file: None,
+        }
+    }
+}
+
 /// A server per backend with default test configuration.
 pub async fn apps() -> Vec<TestApp> {
     apps_with(|_| {}).await
