@@ -69,17 +69,32 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-/// A query string (like `axum::extract::Query`, but rejections are `ApiError`s: 400).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Query<T>(pub T);
+/// Defines a wrapper around an axum extractor whose rejections become 400 `ApiError`s, so
+/// every malformed input gets the one JSON error body.
+macro_rules! bad_request_on_rejection {
+    ($(#[$doc:meta])* $name:ident wraps $inner:ident, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $name<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
-    type Rejection = ApiError;
+        impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for $name<T> {
+            type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(value)| Self(value))
-            .map_err(|e| ApiError::BadRequest(format!("invalid query string: {}", e.body_text())))
-    }
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+                axum::extract::$inner::<T>::from_request_parts(parts, state)
+                    .await
+                    .map(|axum::extract::$inner(value)| Self(value))
+                    .map_err(|e| ApiError::BadRequest(format!(concat!("invalid ", $what, ": {}"), e.body_text())))
+            }
+        }
+    };
 }
+
+bad_request_on_rejection!(
+    /// A query string (like `axum::extract::Query`, but rejections are 400 `ApiError`s).
+    Query wraps Query, "query string"
+);
+bad_request_on_rejection!(
+    /// Path parameters (like `axum::extract::Path`, but rejections are 400 `ApiError`s).
+    Path wraps Path, "path"
+);

@@ -9,7 +9,7 @@ pub mod identity;
 pub mod password;
 pub mod tokens;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,7 +19,7 @@ use utoipa_axum::routes;
 use crate::AppState;
 use crate::db::{is_unique_violation, new_id, unix_now};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::http::{ClientIp, Json};
+use crate::http::{ClientIp, Json, Path};
 pub use identity::{AuthUser, Role};
 use tokens::{random_token, token_hash};
 

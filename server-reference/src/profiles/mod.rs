@@ -4,7 +4,7 @@
 
 pub mod model;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::accounts::AuthUser;
 use crate::db::{is_unique_violation, unix_now};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::http::{Json, Query};
+use crate::http::{Json, Path, Query};
 use crate::validate::Page;
 pub use model::{Profile, ProfileData, Visibility};
 

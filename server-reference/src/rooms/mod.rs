@@ -4,7 +4,7 @@
 
 pub mod relay;
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,7 +16,7 @@ use crate::accounts::AuthUser;
 use crate::accounts::tokens::{random_token, token_hash};
 use crate::db::{new_id, unix_now};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::http::{Json, Query};
+use crate::http::{Json, Path, Query};
 use crate::lobby::LobbyEvent;
 use crate::validate::{Page, check_len, check_optional_len, check_range};
 
