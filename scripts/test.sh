@@ -8,7 +8,9 @@
 #   FUZZ_SECONDS=N   seconds per fuzz target (default 20)
 #   SKIP_FUZZ=1      skip the fuzz smoke runs
 # Needs: Debian 12 with rustup (stable; nightly for the fuzzers). Installs `cmake` (libopus is
-# built from source) with apt-get if it is missing, which needs root.
+# built from source) and `postgresql` (server tests) with apt-get if missing, which needs root.
+#   TUTTI_PG_PORT=N  port of the private PostgreSQL cluster for the server tests (default: the
+#                    first free port from 55432)
 
 set -euo pipefail
 
@@ -27,6 +29,8 @@ missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 # cc links every Rust binary; c++ builds libFuzzer (libfuzzer-sys) for the fuzz stage.
 { command -v cc && command -v c++; } >/dev/null 2>&1 || missing+=(build-essential)
+# The server's storage and API tests run against a private PostgreSQL cluster too.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
         echo "missing: ${missing[*]} (install them, or run as root)" >&2
@@ -39,7 +43,7 @@ if ((${#missing[@]})); then
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-    echo "all present (cmake, cc, c++)"
+    echo "all present (cmake, cc, c++, postgresql)"
 fi
 
 stage "cargo fmt --all -- --check (workspace, then fuzz/)"
@@ -49,8 +53,39 @@ cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 stage "cargo clippy --workspace --all-targets --all-features -- -D warnings"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
+stage "PostgreSQL: private cluster for the server tests"
+# initdb/pg_ctl from Debian's package, in a temp dir, as a non-root user (postgres refuses root),
+# listening only on 127.0.0.1. Tests create one database each; the cluster is removed at exit.
+# fsync=off only speeds up the throwaway cluster: the durability test kills tutti-server, not it.
+PG_BIN=$(compgen -G '/usr/lib/postgresql/*/bin' | sort -V | tail -n 1)
+PG_PORT=${TUTTI_PG_PORT:-}
+if [[ -z $PG_PORT ]]; then # the first free port from 55432 (other checkouts may run tests too)
+    for PG_PORT in $(seq 55432 55482); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$PG_PORT") 2>/dev/null || break
+    done
+fi
+PG_DIR=$(mktemp -d /tmp/tutti-pg.XXXXXX)
+PG_AS=()
+if [[ $(id -u) -eq 0 ]]; then
+    chown postgres: "$PG_DIR"
+    PG_AS=(runuser -u postgres --)
+fi
+pg_stop() {
+    "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast stop >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+}
+trap pg_stop EXIT
+"${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust --no-sync >/dev/null
+"${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log" -w start \
+    -o "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PG_DIR -c fsync=off -c max_connections=200" >/dev/null
+export TUTTI_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+export TUTTI_REQUIRE_POSTGRES=1
+echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on port $PG_PORT"
+
 stage "cargo test --workspace --all-features (unit, integration and doc tests)"
 cargo test --workspace --all-features
+pg_stop
+trap - EXIT
 
 stage "fuzz smoke runs (${FUZZ_SECONDS}s per target)"
 if [[ $SKIP_FUZZ == 1 ]]; then
