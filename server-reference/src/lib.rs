@@ -17,6 +17,7 @@ pub mod profiles;
 pub mod rate_limit;
 pub mod state;
 pub mod validate;
+pub mod venues;
 
 use axum::Router;
 use axum::extract::State;
@@ -45,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .routes(routes!(healthz))
         .merge(accounts::routes())
         .merge(profiles::routes())
+        .merge(venues::routes())
         .split_for_parts();
     let api = std::sync::Arc::new(api);
     router

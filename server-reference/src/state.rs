@@ -71,6 +71,9 @@ impl AppState {
             config: Arc::new(config),
         };
         crate::accounts::promote_admins(&state, &state.config.admin_emails).await?;
+        if state.config.demo_data {
+            crate::venues::demo::load_if_empty(&state).await?;
+        }
         Ok(state)
     }
 
