@@ -30,8 +30,9 @@ CREATE TABLE venues (
     created_at     BIGINT NOT NULL,
     updated_at     BIGINT NOT NULL
 );
--- The spatial index: search seeks each 0.1° latitude band in a longitude range.
-CREATE INDEX venues_grid ON venues (lat_band, longitude);
+-- The spatial index: search seeks each 0.1° latitude band in a longitude range; latitude and id
+-- make it covering, so an unfiltered search never reads the table until the page is chosen.
+CREATE INDEX venues_grid ON venues (lat_band, longitude, latitude, id);
 
 -- Weekly opening spans as half-open minute-of-week ranges (0 = Monday 00:00, local time).
 CREATE TABLE venue_hours (

@@ -1,6 +1,6 @@
 //! Points on the sphere, exact great-circle distance, and the grid that makes search indexed.
 //!
-//! The spatial index is a plain B-tree on `(lat_band, longitude)`, where `lat_band` cuts the globe
+//! The spatial index is a plain B-tree on `(lat_band, longitude, …)`, where `lat_band` cuts the globe
 //! into 0.1° latitude bands (~11 km). A search lists the bands its bounding box touches
 //! (`lat_band IN (…)`) and bounds `longitude` by a range, so both SQLite and PostgreSQL seek the
 //! index once per band instead of scanning the table: the same SQL, no extension on either side.
