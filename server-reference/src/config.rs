@@ -66,9 +66,18 @@ pub struct Config {
     #[arg(long, env = "TUTTI_AUTH_RATE_PER_ACCOUNT", default_value_t = 10)]
     pub auth_rate_per_account: u32,
 
-    /// Log format: `text` or `json`.
-    #[arg(long, env = "TUTTI_LOG_FORMAT", default_value = "text")]
-    pub log_format: String,
+    /// Log format.
+    #[arg(long, env = "TUTTI_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable `key=value` lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 impl Config {

@@ -21,6 +21,9 @@ pub enum ApiError {
         /// The configured limit in bytes.
         limit: usize,
     },
+    /// The route exists but not with this HTTP method.
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
     /// The body is not declared as `application/json`.
     #[error("expected a body with `Content-Type: application/json`")]
     UnsupportedMediaType,
@@ -77,6 +80,7 @@ impl ApiError {
         match self {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             Self::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }

@@ -9,6 +9,8 @@ use crate::accounts::tokens::{AccessTokens, random_token};
 use crate::config::Config;
 use crate::db::{Db, DbError};
 use crate::error::{ApiError, ApiResult};
+use crate::lobby::Lobby;
+use crate::metrics::Metrics;
 use crate::rate_limit::AuthLimits;
 
 /// Name of the persisted JWT secret in `server_settings`.
@@ -46,11 +48,15 @@ pub struct AppState {
     pub tokens: Arc<AccessTokens>,
     /// Rate limits of the auth endpoints.
     pub auth_limits: Arc<AuthLimits>,
+    /// The lobby feed (the signalling relay publishes here too).
+    pub lobby: Lobby,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     /// Opens the database, applies migrations, loads or creates the token secret, promotes the
-    /// configured admins.
+    /// configured admins and loads demo data into an empty database (if enabled).
     pub async fn new(config: Config) -> Result<Self, StartError> {
         if let Some(bad) = config
             .cors_origins
@@ -68,18 +74,22 @@ impl AppState {
                 config.auth_rate_per_ip,
                 config.auth_rate_per_account,
             )),
+            lobby: Lobby::new(),
+            metrics: Arc::default(),
             config: Arc::new(config),
         };
         crate::accounts::promote_admins(&state, &state.config.admin_emails).await?;
         if state.config.demo_data {
-            crate::venues::demo::load_if_empty(&state).await?;
+            crate::demo::seed_if_empty(&state).await?;
         }
         Ok(state)
     }
 
     /// Counts one auth request from `ip` (and for `account`); 429 and a metric when over.
     pub fn limit_auth(&self, ip: IpAddr, account: Option<&str>) -> ApiResult<()> {
-        self.auth_limits.check(ip, account)
+        self.auth_limits
+            .check(ip, account)
+            .inspect_err(|_| self.metrics.rate_limited("auth"))
     }
 }
 

@@ -469,6 +469,35 @@ async fn import_refuses_unreadable_files_and_non_curators() {
         let r = send(&app, Method::POST, path, None, "text/csv", CSV.into()).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{b}");
 
+        // Far above the global 64 KiB body limit, within the import's own 8 MiB.
+        let mut big = String::from("name,kind,latitude,longitude,notes\n");
+        for i in 0..4000 {
+            big += &format!(
+                "Room {i},rehearsal_room,10.{i:04},20.5,{}\n",
+                "x".repeat(200)
+            );
+        }
+        assert!(big.len() > 512 * 1024);
+        let r = send(
+            &app,
+            Method::POST,
+            path,
+            Some(&cur.access),
+            "text/csv",
+            big.into(),
+        )
+        .await;
+        assert_eq!(
+            (r.status, r.body["created"].as_u64()),
+            (StatusCode::OK, Some(4000)),
+            "{b}: {}",
+            r.text.chars().take(300).collect::<String>()
+        );
+        sqlx::query("DELETE FROM venues")
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+
         let huge = vec![b'a'; 8 * 1024 * 1024 + 1];
         let r = send(
             &app,
@@ -670,7 +699,7 @@ async fn demo_venues_load_once_and_are_labelled() {
         for v in page.as_array().unwrap() {
             assert_eq!(v["demo"], true, "{b}");
             assert!(
-                v["name"].as_str().unwrap().ends_with("(synthetic)"),
+                v["name"].as_str().unwrap().ends_with("(demo)"),
                 "{b}: {}",
                 v["name"]
             );

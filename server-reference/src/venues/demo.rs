@@ -1,6 +1,7 @@
-//! Demo venues: a few hundred clearly synthetic venues (named "Demo … (synthetic)", tagged
-//! `synthetic=yes`, flagged `demo: true`) around the cities of [`super::generate::CITIES`],
-//! loaded once, on the first start with demo data on and no venues stored.
+//! Demo venues: a few hundred clearly synthetic venues (named "… (demo)" like the other demo
+//! data, tagged `synthetic=yes`, flagged `demo: true`) around the cities of
+//! [`super::generate::CITIES`]. [`crate::demo`] seeds them with the rest of the demo data; they
+//! are loaded at most once, and only while no venues are stored.
 
 use super::generate::synthetic_venues;
 use super::storage;
@@ -23,10 +24,7 @@ pub async fn load_if_empty(state: &AppState) -> ApiResult<()> {
     let venues = synthetic_venues(DEMO_VENUES, DEMO_SEED)
         .into_iter()
         .map(|mut v| {
-            v.name = format!(
-                "Demo {} (synthetic)",
-                v.name.trim_start_matches("Synthetic ")
-            );
+            v.name = format!("{} (demo)", v.name.trim_start_matches("Synthetic "));
             v
         })
         .collect::<Vec<_>>();

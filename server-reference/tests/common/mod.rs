@@ -58,7 +58,16 @@ pub fn postgres_admin_url() -> Option<String> {
         "TUTTI_TEST_POSTGRES_URL is not set but PostgreSQL tests are required (CI or \
          TUTTI_REQUIRE_POSTGRES=1); run `bash scripts/test.sh`, which starts PostgreSQL"
     );
-    eprintln!("note: PostgreSQL skipped (set TUTTI_TEST_POSTGRES_URL or run scripts/test.sh)");
+    // Written to stderr directly (the test harness captures only the print macros), once per
+    // test binary, so a plain `cargo test` shows that half of the matrix did not run.
+    static NOTE: std::sync::Once = std::sync::Once::new();
+    NOTE.call_once(|| {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: PostgreSQL skipped: set TUTTI_TEST_POSTGRES_URL or run `bash scripts/test.sh`"
+        );
+    });
     None
 }
 
@@ -107,6 +116,19 @@ pub async fn apps_with(tweak: impl Fn(&mut Config)) -> Vec<TestApp> {
         });
     }
     apps
+}
+
+impl TestApp {
+    /// Wraps an already started state (file cleanup stays with the caller).
+    pub fn wrap(backend: &'static str, database_url: &str, state: AppState) -> Self {
+        Self {
+            backend,
+            database_url: database_url.to_owned(),
+            router: app(state.clone()),
+            state,
+            _file: None,
+        }
+    }
 }
 
 /// A server per backend with default test configuration.
