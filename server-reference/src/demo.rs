@@ -140,6 +140,7 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<()> {
     }
     let musicians = seed_musicians(state).await?;
     seed_rooms(state, &musicians).await?;
+    crate::venues::demo::load_if_empty(state).await?;
     tracing::info!(musicians = musicians.len(), "loaded synthetic demo data");
     Ok(())
 }

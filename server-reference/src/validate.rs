@@ -72,3 +72,31 @@ impl Page {
         Ok((i64::from(limit), i64::from(self.offset.unwrap_or(0))))
     }
 }
+
+/// Fails unless `url` is an `http://` or `https://` URL of at most 2048 characters without
+/// whitespace.
+pub fn check_http_url(field: &str, url: &str) -> ApiResult<()> {
+    check_len(field, url, 1, 2048)?;
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    if !scheme_ok || url.chars().any(char::is_whitespace) {
+        return Err(ApiError::BadRequest(format!(
+            "`{field}` must be an http(s) URL"
+        )));
+    }
+    Ok(())
+}
+
+/// Fails unless `tz` looks like an IANA time zone name (`Europe/Berlin`).
+pub fn check_time_zone(field: &str, tz: &str) -> ApiResult<()> {
+    check_len(field, tz, 1, 64)?;
+    let ok = tz
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
+        && tz.starts_with(|c: char| c.is_ascii_alphabetic());
+    if !ok {
+        return Err(ApiError::BadRequest(format!(
+            "`{field}` must be an IANA name like Europe/Berlin"
+        )));
+    }
+    Ok(())
+}
