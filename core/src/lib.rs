@@ -8,6 +8,8 @@
 //! - [`drift`] — sender/receiver sample-clock ratio estimation and the resampler that absorbs it.
 //! - [`playout`] — jitter buffer + decoder + drift resampler: one remote stream to PCM.
 //! - [`mixer`] — N sources to a stereo bus with lock-free parameters and meters.
+//! - `session` (feature `session`) — the WebRTC peer link behind a small transport trait:
+//!   offer/answer, trickle ICE, Opus RTP in/out with arrival times, data channels, ICE restart.
 //! - `netsim` (feature `netsim`) — seeded network emulator for tests and benchmarks: delay, queue,
 //!   jitter presets, loss bursts, reordering, duplication, clock drift and CSV traces.
 //!
@@ -23,6 +25,7 @@
 //!
 //! # Features
 //! - `media` (default): the audio pipeline; links libopus (built from source with cmake).
+//! - `session`: `media` plus the WebRTC peer link (webrtc-rs 0.21 on tokio). Off for the server.
 //! - `netsim`: the network emulator used by tests and `tutti-bench`; not part of the release API.
 
 #[cfg(feature = "media")]
@@ -38,6 +41,9 @@ pub mod wraparound;
 
 #[cfg(feature = "netsim")]
 pub mod netsim;
+
+#[cfg(feature = "session")]
+pub mod session;
 
 #[cfg(feature = "media")]
 pub mod mixer;
