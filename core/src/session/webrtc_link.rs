@@ -295,20 +295,21 @@ impl WebRtcLink {
         self.ssrc
     }
 
-    /// Applies a description we created, with our `ptime`/`maxptime` added.
+    /// Applies a description we created and returns it for the remote with our
+    /// `ptime`/`maxptime` added. The stack refuses a locally applied SDP that differs from the
+    /// one it generated, so the attributes go only into the copy that is sent; they concern the
+    /// remote (how long the packets we want are), not our own stack.
     async fn apply_local(
         &self,
         kind: SdpKind,
         generated: RTCSessionDescription,
     ) -> Result<SessionDescription, TransportError> {
-        let text = sdp::add_ptime(&generated.sdp, &self.frames);
-        let desc = match kind {
-            SdpKind::Offer => RTCSessionDescription::offer(text.clone()),
-            SdpKind::Answer => RTCSessionDescription::answer(text.clone()),
-        }
-        .map_err(stack)?;
-        self.pc.set_local_description(desc).await.map_err(stack)?;
-        Ok(SessionDescription { kind, sdp: text })
+        let sdp = sdp::add_ptime(&generated.sdp, &self.frames);
+        self.pc
+            .set_local_description(generated)
+            .await
+            .map_err(stack)?;
+        Ok(SessionDescription { kind, sdp })
     }
 }
 
