@@ -80,10 +80,12 @@ impl Peer {
     }
 
     async fn wait_channels_open(&mut self) {
-        let both = |p: &Self| {
-            p.open.contains(&Channel::Reliable) && p.open.contains(&Channel::Unreliable)
-        };
-        assert!(self.take_until(GUARD, both).await.is_some(), "channels open");
+        let both =
+            |p: &Self| p.open.contains(&Channel::Reliable) && p.open.contains(&Channel::Unreliable);
+        assert!(
+            self.take_until(GUARD, both).await.is_some(),
+            "channels open"
+        );
     }
 
     /// Takes up to `n` RTP packets; stops early after 2 s without one (some may be lost).
@@ -129,7 +131,10 @@ impl Pair {
         };
         pair.a.wait_state(|s| s == LinkState::Connected).await;
         pair.b.wait_state(|s| s == LinkState::Connected).await;
-        println!("connect time (build + offer/answer + ICE + DTLS): {:?}", start.elapsed());
+        println!(
+            "connect time (build + offer/answer + ICE + DTLS): {:?}",
+            start.elapsed()
+        );
         pair
     }
 
@@ -153,14 +158,17 @@ async fn opus_rtp_flows_both_ways_in_order() {
     let frames = opus_frames(N, 7);
     let (a, b) = (pair.a.link.clone(), pair.b.link.clone());
     let (fa, fb) = (frames.clone(), frames.clone());
-    let send_a = tokio::spawn(async move { send_frames(&*a, &fa, 1000, 50_000).await });
-    let send_b = tokio::spawn(async move { send_frames(&*b, &fb, 65_000, 4_294_900_000).await });
+    let send_a = tokio::spawn(async move { send_frames(&a, &fa, 1000, 50_000).await });
+    let send_b = tokio::spawn(async move { send_frames(&b, &fb, 65_000, 4_294_900_000).await });
     let got_b = pair.b.collect_rtp(N).await;
     let got_a = pair.a.collect_rtp(N).await;
     send_a.await.expect("sender a");
     send_b.await.expect("sender b");
 
-    for (got, seq0, ts0) in [(&got_b, 1000u16, 50_000u32), (&got_a, 65_000, 4_294_900_000)] {
+    for (got, seq0, ts0) in [
+        (&got_b, 1000u16, 50_000u32),
+        (&got_a, 65_000, 4_294_900_000),
+    ] {
         let mut in_order = 0;
         let mut last: Option<u16> = None;
         let mut decoder = Decoder::new(Channels::Stereo).expect("decoder");
@@ -168,7 +176,11 @@ async fn opus_rtp_flows_both_ways_in_order() {
         for p in got {
             let i = p.sequence.wrapping_sub(seq0) as usize;
             assert!(i < N, "unexpected sequence {}", p.sequence);
-            assert_eq!(p.timestamp, ts0.wrapping_add(120 * i as u32), "timestamp of #{i}");
+            assert_eq!(
+                p.timestamp,
+                ts0.wrapping_add(120 * i as u32),
+                "timestamp of #{i}"
+            );
             assert_eq!(&p.payload[..], &frames[i][..], "payload of #{i}");
             assert_eq!(p.payload_type, 111);
             assert_eq!(decoder.decode(&p.payload, &mut pcm).expect("decodes"), 120);
@@ -192,16 +204,38 @@ async fn data_channels_carry_messages_both_ways() {
 
     for i in 0..100u32 {
         let msg = format!("chat {i}");
-        pair.a.link.send_data(Channel::Reliable, msg.as_bytes()).await.expect("send");
-        pair.b.link.send_data(Channel::Reliable, &i.to_be_bytes()).await.expect("send");
+        pair.a
+            .link
+            .send_data(Channel::Reliable, msg.as_bytes())
+            .await
+            .expect("send");
+        pair.b
+            .link
+            .send_data(Channel::Reliable, &i.to_be_bytes())
+            .await
+            .expect("send");
     }
-    pair.a.link.send_data(Channel::Unreliable, b"ping").await.expect("send");
-    pair.b.link.send_data(Channel::Unreliable, b"pong").await.expect("send");
+    pair.a
+        .link
+        .send_data(Channel::Unreliable, b"ping")
+        .await
+        .expect("send");
+    pair.b
+        .link
+        .send_data(Channel::Unreliable, b"pong")
+        .await
+        .expect("send");
 
     let at_b = pair.b.collect_data(101).await;
     let at_a = pair.a.collect_data(101).await;
-    let reliable_b: Vec<_> = at_b.iter().filter(|(c, _)| *c == Channel::Reliable).collect();
-    let reliable_a: Vec<_> = at_a.iter().filter(|(c, _)| *c == Channel::Reliable).collect();
+    let reliable_b: Vec<_> = at_b
+        .iter()
+        .filter(|(c, _)| *c == Channel::Reliable)
+        .collect();
+    let reliable_a: Vec<_> = at_a
+        .iter()
+        .filter(|(c, _)| *c == Channel::Reliable)
+        .collect();
     assert_eq!(reliable_b.len(), 100);
     assert_eq!(reliable_a.len(), 100);
     for (i, ((_, at_b), (_, at_a))) in reliable_b.iter().zip(&reliable_a).enumerate() {
@@ -223,7 +257,10 @@ async fn close_reports_closed_and_the_remote_notices() {
     pair.a.wait_state(|s| s == LinkState::Closed).await;
     pair.b
         .wait_state(|s| {
-            matches!(s, LinkState::Closed | LinkState::Disconnected | LinkState::Failed)
+            matches!(
+                s,
+                LinkState::Closed | LinkState::Disconnected | LinkState::Failed
+            )
         })
         .await;
     let frame = [0u8; 8];
@@ -234,7 +271,13 @@ async fn close_reports_closed_and_the_remote_notices() {
         payload: &frame,
     };
     assert!(pair.a.link.send_rtp(out).await.is_err());
-    assert!(pair.a.link.send_data(Channel::Reliable, b"x").await.is_err());
+    assert!(
+        pair.a
+            .link
+            .send_data(Channel::Reliable, b"x")
+            .await
+            .is_err()
+    );
     pair.b.link.close().await.expect("close");
 }
 
@@ -243,17 +286,29 @@ async fn close_reports_closed_and_the_remote_notices() {
 async fn ice_restart_renegotiates_and_media_keeps_flowing() {
     let mut pair = Pair::connect(loopback_config(), loopback_config()).await;
     let frames = opus_frames(200, 3);
-    send_frames(&*pair.a.link, &frames[..100], 0, 0).await;
+    send_frames(&pair.a.link, &frames[..100], 0, 0).await;
     assert!(pair.b.collect_rtp(100).await.len() >= 99);
 
     let old_ufrag = ice_ufrag(&pair.offer_sdp);
     let offer = pair.a.link.restart_ice().await.expect("restart offer");
-    assert_ne!(ice_ufrag(&offer.sdp), old_ufrag, "restart must change ICE credentials");
-    pair.b.link.set_remote_description(offer).await.expect("apply offer");
+    assert_ne!(
+        ice_ufrag(&offer.sdp),
+        old_ufrag,
+        "restart must change ICE credentials"
+    );
+    pair.b
+        .link
+        .set_remote_description(offer)
+        .await
+        .expect("apply offer");
     let answer = pair.b.link.create_answer().await.expect("answer");
-    pair.a.link.set_remote_description(answer).await.expect("apply answer");
+    pair.a
+        .link
+        .set_remote_description(answer)
+        .await
+        .expect("apply answer");
 
-    send_frames(&*pair.a.link, &frames[100..], 100, 100 * 120).await;
+    send_frames(&pair.a.link, &frames[100..], 100, 100 * 120).await;
     let after = pair.b.collect_rtp(100).await;
     assert!(after.len() >= 99, "{} of 100 after restart", after.len());
     assert!(after.iter().all(|p| p.sequence >= 100));
@@ -280,7 +335,8 @@ async fn a_vanished_peer_is_reported_and_the_other_link_keeps_working() {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut hub_c = Pair::connect_with_b_on(fast, loopback_config(), Some(victim_rt.handle().clone())).await;
+    let mut hub_c =
+        Pair::connect_with_b_on(fast, loopback_config(), Some(victim_rt.handle().clone())).await;
 
     victim_rt.shutdown_background();
     hub_c
@@ -289,10 +345,16 @@ async fn a_vanished_peer_is_reported_and_the_other_link_keeps_working() {
         .await;
 
     let frames = opus_frames(200, 5);
-    send_frames(&*hub_b.a.link, &frames, 0, 0).await;
+    send_frames(&hub_b.a.link, &frames, 0, 0).await;
     let got = hub_b.b.collect_rtp(200).await;
     assert!(got.len() >= 198, "{} of 200 on the healthy link", got.len());
-    assert!(!hub_b.a.states.iter().any(|s| *s != LinkState::Connecting && *s != LinkState::Connected));
+    assert!(
+        !hub_b
+            .a
+            .states
+            .iter()
+            .any(|s| *s != LinkState::Connecting && *s != LinkState::Connected)
+    );
     hub_c.a.link.close().await.expect("close");
     hub_b.close().await;
 }

@@ -35,7 +35,12 @@ fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let after_comm = stat.rsplit_once(") ").map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after_comm.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }
 
@@ -126,7 +131,9 @@ async fn run() -> Result<serde_json::Value, String> {
         }
     }
     for task in tasks {
-        task.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+        task.await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
     }
     let mut received_paced = 0;
     for counter in counters {
@@ -156,7 +163,10 @@ async fn run() -> Result<serde_json::Value, String> {
 
 fn main() -> std::process::ExitCode {
     let json = std::env::args().any(|a| a == "--json");
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("webrtc-link-cost: no tokio runtime: {e}");
@@ -169,14 +179,20 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::SUCCESS
         }
         Ok(r) => {
-            println!("connect (build + negotiate + ICE + DTLS), median of 5: {:.0} ms", r["connect_ms_median"]);
+            println!(
+                "connect (build + negotiate + ICE + DTLS), median of 5: {:.0} ms",
+                r["connect_ms_median"]
+            );
             println!(
                 "unpaced: {} packets, {} received, {:.0} ms wall, {:.1} µs CPU per packet (send + receive)",
                 r["packets"], r["received"], r["unpaced_wall_ms"], r["cpu_us_per_packet"]
             );
             println!(
                 "paced, 5 links × 400 packets/s each way: {} of {} received, both ends {:.1}% of one core, one client ≈ {:.1}%",
-                r["paced_packets_received"], r["paced_packets_sent"], r["both_ends_cpu_percent"], r["client_5_peers_cpu_percent"]
+                r["paced_packets_received"],
+                r["paced_packets_sent"],
+                r["both_ends_cpu_percent"],
+                r["client_5_peers_cpu_percent"]
             );
             std::process::ExitCode::SUCCESS
         }

@@ -194,7 +194,7 @@ fn micros(d: FrameDuration) -> u32 {
 
 /// `2500` → `"2.5"`, `10000` → `"10"`.
 fn ms_text(us: u32) -> String {
-    if us % 1000 == 0 {
+    if us.is_multiple_of(1000) {
         format!("{}", us / 1000)
     } else {
         format!("{}.{}", us / 1000, (us % 1000) / 100)
@@ -331,6 +331,9 @@ mod tests {
         }
         let odd = "m=audio 9 x\r\na=rtpmap:111 opus/48000/2\r\na=ptime:inf\r\na=fmtp:111 minptime=1e9;stereo\r\n";
         let remote = parse_remote_opus(odd).expect("opus");
-        assert_eq!((remote.ptime_us, remote.min_us, remote.stereo), (None, None, false));
+        assert_eq!(
+            (remote.ptime_us, remote.min_us, remote.stereo),
+            (None, None, false)
+        );
     }
 }

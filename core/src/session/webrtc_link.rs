@@ -121,7 +121,9 @@ impl PeerConnectionEventHandler for Handler {
                 sdp_mid: init.sdp_mid,
                 sdp_mline_index: init.sdp_mline_index,
             };
-            self.shared.report(LinkEvent::LocalCandidate(candidate)).await;
+            self.shared
+                .report(LinkEvent::LocalCandidate(candidate))
+                .await;
         }
     }
 
@@ -194,7 +196,9 @@ impl WebRtcLink {
         config: LinkConfig,
     ) -> Result<(Self, mpsc::Receiver<LinkEvent>), TransportError> {
         if config.event_capacity == 0 {
-            return Err(TransportError::InvalidConfig("event_capacity must be > 0".into()));
+            return Err(TransportError::InvalidConfig(
+                "event_capacity must be > 0".into(),
+            ));
         }
         let (events, rx) = mpsc::channel(config.event_capacity);
         let shared = Arc::new(Shared {
@@ -216,7 +220,6 @@ impl WebRtcLink {
                 RTCRtpCodecParameters {
                     rtp_codec: opus.clone(),
                     payload_type: OPUS_PAYLOAD_TYPE,
-                    ..Default::default()
                 },
                 RtpCodecKind::Audio,
             )
@@ -413,7 +416,9 @@ impl PeerLink for WebRtcLink {
     async fn close(&self) -> Result<(), TransportError> {
         let result = self.pc.close().await.map_err(stack);
         // The driver has stopped and reports nothing more; say it ourselves (once).
-        self.shared.report(LinkEvent::State(LinkState::Closed)).await;
+        self.shared
+            .report(LinkEvent::State(LinkState::Closed))
+            .await;
         result
     }
 }
