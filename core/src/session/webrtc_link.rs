@@ -484,10 +484,58 @@ fn stack(e: webrtc::error::Error) -> TransportError {
     TransportError::Stack(e.to_string())
 }
 
-/// RFC 3550 wants a random SSRC; std's per-process random hash keys are enough for that.
+/// RFC 3550 wants a random SSRC; std's randomly keyed hasher (fresh keys per `RandomState`) is
+/// enough for that without another dependency.
 fn random_ssrc() -> u32 {
     use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(Instant::now().elapsed().as_nanos());
-    hasher.finish() as u32
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(sequence: u16) -> RtpIn {
+        RtpIn {
+            sequence,
+            timestamp: 0,
+            marker: false,
+            payload_type: OPUS_PAYLOAD_TYPE,
+            ssrc: 1,
+            payload: Bytes::new(),
+            arrival: Instant::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn rtp_is_dropped_and_counted_when_the_consumer_lags_but_closed_is_reported_once() {
+        let (events, mut rx) = mpsc::channel(2);
+        let shared = Shared {
+            events,
+            dropped_rtp: AtomicU64::new(0),
+            closed_reported: AtomicBool::new(false),
+        };
+        for seq in 0..5 {
+            shared.report_rtp(packet(seq));
+        }
+        assert_eq!(shared.dropped_rtp.load(Ordering::Relaxed), 3);
+        let kept: Vec<u16> = [rx.recv().await, rx.recv().await]
+            .into_iter()
+            .filter_map(|e| match e {
+                Some(LinkEvent::Rtp(p)) => Some(p.sequence),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kept, [0, 1], "the oldest packets are kept, in order");
+
+        shared.report(LinkEvent::State(LinkState::Closed)).await;
+        shared.report(LinkEvent::State(LinkState::Closed)).await;
+        assert!(matches!(
+            rx.recv().await,
+            Some(LinkEvent::State(LinkState::Closed))
+        ));
+        assert!(rx.try_recv().is_err(), "Closed is reported once");
+    }
 }
