@@ -1,10 +1,11 @@
 //! Cost of the WebRTC transport: connect time and CPU per RTP packet, on loopback with real
 //! webrtc-rs links carrying real 2.5 ms Opus packets (pre-encoded, so the codec is not counted).
 //!
-//! Run with: `cargo run --release -p tutti-bench --features session --bin webrtc-link-cost -- [--json]`
+//! Run with: `cargo run --release -p tutti-bench --features session --bin webrtc-link-cost -- [--json] [--connects N]`
 //!
 //! Three measurements, all in this one process (both ends of every link):
-//! - `connect_ms`: build two links, offer/answer, until both report `Connected` (median of 5).
+//! - `connect_ms`: build two links, offer/answer, until both report `Connected` (`--connects`
+//!   runs, default 5; median, p90, max).
 //! - `cpu_us_per_packet`: one link pair, 20 000 packets sent as fast as the link takes them;
 //!   process CPU time (user + system, `/proc/self/stat`) divided by packets sent. Each packet is
 //!   counted once but paid for twice (send path + receive path), so it is the per-packet cost of
@@ -83,15 +84,16 @@ fn count_rtp(
     })
 }
 
-async fn run() -> Result<serde_json::Value, String> {
+async fn run(connects: usize) -> Result<serde_json::Value, String> {
     let mut connect_ms = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..connects.max(1) {
         let (pair, took) = connect().await?;
         connect_ms.push(took.as_secs_f64() * 1e3);
         let _ = pair.a.link.close().await;
         let _ = pair.b.link.close().await;
     }
-    connect_ms.sort_by(f64::total_cmp);
+    let mut sorted = connect_ms.clone();
+    sorted.sort_by(f64::total_cmp);
 
     // Per packet, unpaced.
     const N: usize = 20_000;
@@ -146,7 +148,10 @@ async fn run() -> Result<serde_json::Value, String> {
     let both_ends_percent = 100.0 * cpu5.as_secs_f64() / wall5.as_secs_f64();
 
     Ok(serde_json::json!({
-        "connect_ms_median": connect_ms[connect_ms.len() / 2],
+        "connect_ms_median": sorted[sorted.len() / 2],
+        "connect_ms_p90": sorted[(sorted.len() * 9 / 10).min(sorted.len() - 1)],
+        "connect_ms_max": sorted[sorted.len() - 1],
+        "connects_over_500ms": sorted.iter().filter(|ms| **ms > 500.0).count(),
         "connect_ms_all": connect_ms,
         "packets": N,
         "received": received,
@@ -162,7 +167,18 @@ async fn run() -> Result<serde_json::Value, String> {
 }
 
 fn main() -> std::process::ExitCode {
-    let json = std::env::args().any(|a| a == "--json");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let json = args.iter().any(|a| a == "--json");
+    let connects = match args.iter().position(|a| a == "--connects") {
+        None => 5,
+        Some(i) => match args.get(i + 1).and_then(|n| n.parse().ok()) {
+            Some(n) => n,
+            None => {
+                eprintln!("usage: webrtc-link-cost [--json] [--connects N]");
+                return std::process::ExitCode::FAILURE;
+            }
+        },
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -173,32 +189,39 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run()) {
-        Ok(report) if json => {
-            println!("{report}");
-            std::process::ExitCode::SUCCESS
-        }
-        Ok(r) => {
-            println!(
-                "connect (build + negotiate + ICE + DTLS), median of 5: {:.0} ms",
-                r["connect_ms_median"]
-            );
-            println!(
-                "unpaced: {} packets, {} received, {:.0} ms wall, {:.1} µs CPU per packet (send + receive)",
-                r["packets"], r["received"], r["unpaced_wall_ms"], r["cpu_us_per_packet"]
-            );
-            println!(
-                "paced, 5 links × 400 packets/s each way: {} of {} received, both ends {:.1}% of one core, one client ≈ {:.1}%",
-                r["paced_packets_received"],
-                r["paced_packets_sent"],
-                r["both_ends_cpu_percent"],
-                r["client_5_peers_cpu_percent"]
-            );
-            std::process::ExitCode::SUCCESS
-        }
+    let r = match runtime.block_on(run(connects)) {
+        Ok(report) => report,
         Err(e) => {
             eprintln!("webrtc-link-cost: {e}");
-            std::process::ExitCode::FAILURE
+            return std::process::ExitCode::FAILURE;
         }
+    };
+    if json {
+        println!("{r}");
+        return std::process::ExitCode::SUCCESS;
     }
+    let f = |key: &str| r[key].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "connect (build + negotiate + ICE + DTLS), {} runs: median {:.0} ms, p90 {:.0} ms, max {:.0} ms, {} over 500 ms",
+        connects,
+        f("connect_ms_median"),
+        f("connect_ms_p90"),
+        f("connect_ms_max"),
+        r["connects_over_500ms"]
+    );
+    println!(
+        "unpaced: {} packets, {} received, {:.0} ms wall, {:.1} µs CPU per packet (send + receive)",
+        r["packets"],
+        r["received"],
+        f("unpaced_wall_ms"),
+        f("cpu_us_per_packet")
+    );
+    println!(
+        "paced, 5 links × 400 packets/s each way: {} of {} received, both ends {:.1}% of one core, one client ≈ {:.1}%",
+        r["paced_packets_received"],
+        r["paced_packets_sent"],
+        f("both_ends_cpu_percent"),
+        f("client_5_peers_cpu_percent")
+    );
+    std::process::ExitCode::SUCCESS
 }

@@ -228,6 +228,7 @@ impl WebRtcLink {
         let t = config.ice_timeouts;
         let settings = SettingEngineBuilder::new()
             .with_ice_timeouts(Some(t.disconnected), Some(t.failed), Some(t.keepalive))
+            .with_ice_connection_attempts(Some(t.check_interval), Some(binding_requests(t)))
             .build();
         let rtc_config = RTCConfigurationBuilder::new()
             .with_ice_servers(
@@ -478,6 +479,13 @@ async fn open_channel(
         }
     });
     Ok(dc)
+}
+
+/// Attempts per candidate pair that keep the stack's default window (7 × 200 ms = 1.4 s) at
+/// any check interval, so a faster pace does not give up sooner on long paths.
+fn binding_requests(t: IceTimeouts) -> u16 {
+    let interval = t.check_interval.as_millis().max(1);
+    (1400u128.div_ceil(interval)).clamp(1, u16::MAX as u128) as u16
 }
 
 fn stack(e: webrtc::error::Error) -> TransportError {
