@@ -80,6 +80,12 @@ pub struct IceTimeouts {
     /// for ~1.4 s in all (the stack's default window), so a shorter interval only makes the
     /// first successful check come sooner.
     pub check_interval: Duration,
+    /// How long ICE waits before settling on a pair with a peer-reflexive remote candidate (one
+    /// learned from the remote's check rather than from signalling). With trickle ICE the
+    /// remote's first check often beats its candidate through the signalling server, so the
+    /// working pair *is* peer-reflexive; the stack's 1 s default then delays roughly one
+    /// connect in five by a second.
+    pub peer_reflexive_wait: Duration,
 }
 
 impl Default for IceTimeouts {
@@ -92,6 +98,7 @@ impl Default for IceTimeouts {
             failed: Duration::from_secs(25),
             keepalive: Duration::from_secs(2),
             check_interval: Duration::from_millis(50),
+            peer_reflexive_wait: Duration::ZERO,
         }
     }
 }

@@ -229,6 +229,7 @@ impl WebRtcLink {
         let settings = SettingEngineBuilder::new()
             .with_ice_timeouts(Some(t.disconnected), Some(t.failed), Some(t.keepalive))
             .with_ice_connection_attempts(Some(t.check_interval), Some(binding_requests(t)))
+            .with_prflx_acceptance_min_wait(Some(t.peer_reflexive_wait))
             .build();
         let rtc_config = RTCConfigurationBuilder::new()
             .with_ice_servers(
