@@ -13,6 +13,8 @@
 //! - [`clock_sync`] — NTP-style clock offset and round-trip estimation between peers (sans-IO).
 //! - [`protocol`] — versioned signalling and peer-to-peer messages shared with the server (JSON);
 //!   always compiled, so the server can use it without `media`.
+//! - `session` (feature `session`) — the WebRTC peer link behind a small transport trait:
+//!   offer/answer, trickle ICE, Opus RTP in/out with arrival times, data channels, ICE restart.
 //! - `netsim` (feature `netsim`) — seeded network emulator for tests and benchmarks: delay, queue,
 //!   jitter presets, loss bursts, reordering, duplication, clock drift and CSV traces.
 //!
@@ -29,6 +31,7 @@
 //!
 //! # Features
 //! - `media` (default): the audio pipeline; links libopus (built from source with cmake).
+//! - `session`: `media` plus the WebRTC peer link (webrtc-rs 0.21 on tokio). Off for the server.
 //! - `netsim`: the network emulator used by tests and `tutti-bench`; not part of the release API.
 
 pub mod clock_sync;
@@ -48,6 +51,9 @@ pub mod wraparound;
 
 #[cfg(feature = "netsim")]
 pub mod netsim;
+
+#[cfg(feature = "session")]
+pub mod session;
 
 #[cfg(feature = "media")]
 pub mod mixer;
