@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod profiles;
 pub mod rate_limit;
+pub mod recommend;
 pub mod state;
 pub mod validate;
 
