@@ -48,7 +48,7 @@ use std::collections::{HashMap, HashSet};
 pub use explain::FactorScore;
 pub use factors::{CoJamEvidence, Factor};
 pub use latency::{LatencyEstimate, LatencySource};
-pub use lineup::{Lineup, LineupSearch};
+pub use lineup::{GreedyLineup, Lineup, LineupSearch};
 pub use model::{
     Candidate, CoJam, CoJamGraph, DEFAULT_MAX_LATENCY_MS, GeoPoint, Goal, InstrumentSkill,
     MemberId, NetworkId, RttTable, Slot,
