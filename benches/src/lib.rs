@@ -1,4 +1,6 @@
 //! Benchmarks and evaluation binaries for Tutti; see `benches/README.md` for the recorded figures.
 
 pub mod jitter_eval;
+#[cfg(feature = "server")]
+pub mod recommend_eval;
 pub mod reference_policies;

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod profiles;
 pub mod rate_limit;
 pub mod rooms;
+pub mod recommend;
 pub mod state;
 pub mod validate;
 pub mod venues;
