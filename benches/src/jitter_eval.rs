@@ -101,7 +101,7 @@ struct Played {
 pub fn match_concealment(prepared: &Prepared, reference: &EvalResult) -> Option<EvalResult> {
     let (mut lo, mut hi) = (0.001f64.ln(), 20f64.ln());
     let mut best: Option<EvalResult> = None;
-    for _ in 0..8 {
+    for _ in 0..12 {
         let goal = ((lo + hi) / 2.0).exp();
         let result = prepared.evaluate(&format!("tutti@{goal:.4}"))?;
         if result.concealed_pct <= reference.concealed_pct {

@@ -11,7 +11,10 @@
 //! polynomial resampler, whose delay is a few samples (a sinc filter would add ~0.7 ms).
 
 use audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Async, FixedAsync, PolynomialDegree, Resampler};
+use rubato::{
+    Async, FixedAsync, PolynomialDegree, Resampler, SincInterpolationParameters,
+    SincInterpolationType, WindowFunction,
+};
 
 /// Width of one lower-envelope bucket, seconds. One second holds hundreds of packets, enough for
 /// the minimum to reach the fastest path on any realistic link.
@@ -203,6 +206,10 @@ pub enum DriftError {
 /// buffer-steering correction, with headroom.
 pub const MAX_RATE_DEVIATION: f64 = 0.02;
 
+/// Sinc length of the fixed-ratio converter ([`DriftResampler::fixed_ratio`]): 64 taps cost
+/// ~0.35 ms of delay each way (32 input samples) and keep aliasing below the window's sidelobes.
+const CONVERTER_SINC_LEN: usize = 64;
+
 /// Output chunk of the inner resampler, frames. Small, because produced-but-unplayed output is
 /// latency: 16 frames is at most 0.33 ms at 48 kHz.
 const CHUNK: usize = 16;
@@ -240,6 +247,53 @@ impl DriftResampler {
     /// A resampler for `channels` interleaved channels that will be fed input blocks of at most
     /// `max_input_block` frames (the codec frame size).
     pub fn new(channels: usize, max_input_block: usize) -> Result<Self, DriftError> {
+        Self::build(channels, max_input_block, |channels| {
+            Async::<f32>::new_poly(
+                1.0,
+                1.0 + MAX_RATE_DEVIATION,
+                PolynomialDegree::Septic,
+                CHUNK,
+                channels,
+                FixedAsync::Output,
+            )
+        })
+    }
+
+    /// A fixed-ratio sample-rate converter with the same push/pull interface, for a host rate
+    /// other than 48 kHz: `ratio` is output rate / input rate (e.g. 48 000 / 44 100). It uses a
+    /// short windowed sinc rather than the polynomial, because an 8% or 2× rate change needs a
+    /// real anti-aliasing filter; [`DriftResampler::output_delay`] reports the delay it adds.
+    /// [`DriftResampler::set_rate`] still adjusts around the nominal ratio by up to
+    /// ±[`MAX_RATE_DEVIATION`].
+    pub fn fixed_ratio(
+        channels: usize,
+        max_input_block: usize,
+        ratio: f64,
+    ) -> Result<Self, DriftError> {
+        if !(ratio.is_finite() && (0.125..=8.0).contains(&ratio)) {
+            return Err(DriftError::InvalidConfig("ratio must be within 1/8..=8"));
+        }
+        let params =
+            SincInterpolationParameters::new(CONVERTER_SINC_LEN, WindowFunction::Blackman2)
+                .oversampling_factor(256)
+                .interpolation(SincInterpolationType::Linear);
+        Self::build(channels, max_input_block, |channels| {
+            Async::<f32>::new_sinc(
+                ratio,
+                1.0 + MAX_RATE_DEVIATION,
+                &params,
+                CHUNK,
+                channels,
+                FixedAsync::Output,
+            )
+        })
+    }
+
+    fn build(
+        channels: usize,
+        max_input_block: usize,
+        inner: impl FnOnce(usize) -> Result<Async<f32>, rubato::ResamplerConstructionError>,
+    ) -> Result<Self, DriftError> {
         if channels == 0 {
             return Err(DriftError::InvalidConfig("channels must be at least 1"));
         }
@@ -248,14 +302,7 @@ impl DriftResampler {
                 "input block must be at least 1 frame",
             ));
         }
-        let inner = Async::<f32>::new_poly(
-            1.0,
-            1.0 + MAX_RATE_DEVIATION,
-            PolynomialDegree::Septic,
-            CHUNK,
-            channels,
-            FixedAsync::Output,
-        )?;
+        let inner = inner(channels)?;
         let max_needed = inner.input_frames_max();
         let max_output = inner.output_frames_max();
         Ok(Self {
@@ -268,6 +315,29 @@ impl DriftResampler {
             output_len: 0,
             rate: 1.0,
         })
+    }
+
+    /// Delay the inner resampler adds, in output frames (the filter's half length; a few frames
+    /// for the polynomial).
+    pub fn output_delay(&self) -> usize {
+        self.inner.output_delay()
+    }
+
+    /// Output frames the inner resampler produces at a time; produced-but-unplayed output (and
+    /// input waiting for a chunk) is latency on top of [`DriftResampler::output_delay`].
+    pub fn chunk_frames(&self) -> usize {
+        CHUNK
+    }
+
+    /// Input frames still missing before the next output chunk can be produced (0 if it can).
+    pub fn input_shortfall(&self) -> usize {
+        if self.buffered_output() > 0 {
+            0
+        } else {
+            self.inner
+                .input_frames_next()
+                .saturating_sub(self.input_len)
+        }
     }
 
     /// Sets the consumption rate (input frames per output frame), clamped to

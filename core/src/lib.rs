@@ -7,12 +7,18 @@
 //! - [`jitter`] — one adaptive playout buffer per remote stream (sans-IO).
 //! - [`drift`] — sender/receiver sample-clock ratio estimation and the resampler that absorbs it.
 //! - [`playout`] — jitter buffer + decoder + drift resampler: one remote stream to PCM.
+//! - [`engine`] — the host-driven `process()` for a DAW/mobile/cpal audio thread, its network
+//!   side (encode/packetize, receive) and control handle; wait-free rings between them.
 //! - [`mixer`] — N sources to a stereo bus with lock-free parameters and meters.
+//! - [`clock_sync`] — NTP-style clock offset and round-trip estimation between peers (sans-IO).
+//! - [`protocol`] — versioned signalling and peer-to-peer messages shared with the server (JSON);
+//!   always compiled, so the server can use it without `media`.
 //! - `netsim` (feature `netsim`) — seeded network emulator for tests and benchmarks: delay, queue,
 //!   jitter presets, loss bursts, reordering, duplication, clock drift and CSV traces.
 //!
 //! # Time
-//! Nothing in this crate reads a clock. Every state machine takes `now: Instant` from its caller,
+//! No state machine in this crate reads a clock (only the convenience `engine::Engine::process`
+//! reads `Instant::now()` once per callback). Every one takes `now: Instant` from its caller,
 //! so a test can run an hour of network time in a second, reproducibly from a seed, and a DAW host
 //! can drive the same code from its own thread.
 //!
@@ -25,14 +31,18 @@
 //! - `media` (default): the audio pipeline; links libopus (built from source with cmake).
 //! - `netsim`: the network emulator used by tests and `tutti-bench`; not part of the release API.
 
+pub mod clock_sync;
 #[cfg(feature = "media")]
 pub mod codec;
 #[cfg(feature = "media")]
 pub mod drift;
 #[cfg(feature = "media")]
+pub mod engine;
+#[cfg(feature = "media")]
 pub mod jitter;
 #[cfg(feature = "media")]
 pub mod playout;
+pub mod protocol;
 pub mod redundancy;
 pub mod wraparound;
 

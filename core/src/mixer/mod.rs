@@ -81,7 +81,7 @@ mod kernel;
 mod limiter;
 mod meter;
 mod ramp;
-mod shared;
+pub(crate) mod shared;
 #[cfg(test)]
 mod tests;
 
