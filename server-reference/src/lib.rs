@@ -7,7 +7,7 @@
 //!
 //! Modules: [`accounts`] (sign-up, tokens, roles, the [`accounts::AuthUser`] extractor),
 //! [`profiles`], [`rooms`] (with [`rooms::relay`], the API the signalling relay calls),
-//! [`lobby`] (SSE), [`demo`] (synthetic first-run data), [`db`] (storage), [`http`] (JSON and
+//! [`lobby`] (SSE), [`signalling`] (the WebSocket relay at `/signal`), [`demo`] (synthetic first-run data), [`db`] (storage), [`http`] (JSON and
 //! client-IP extractors), [`rate_limit`], [`metrics`], [`error`] (the one error body).
 //!
 //! Run with: `cargo run --release -p tutti-server` (serves `127.0.0.1:8080`, database
@@ -24,6 +24,7 @@ pub mod metrics;
 pub mod profiles;
 pub mod rate_limit;
 pub mod rooms;
+pub mod signalling;
 pub mod state;
 pub mod validate;
 
@@ -79,6 +80,7 @@ pub fn app(state: AppState) -> Router {
         .merge(profiles::routes())
         .merge(rooms::routes())
         .merge(lobby::routes())
+        .merge(signalling::routes())
         .split_for_parts();
     let api = Arc::new(api);
     let trace = TraceLayer::new_for_http()
