@@ -2,3 +2,4 @@
 
 pub mod jitter_eval;
 pub mod reference_policies;
+pub mod server_load;
