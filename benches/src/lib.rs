@@ -4,3 +4,4 @@ pub mod jitter_eval;
 #[cfg(feature = "server")]
 pub mod recommend_eval;
 pub mod reference_policies;
+pub mod server_load;
