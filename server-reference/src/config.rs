@@ -69,6 +69,10 @@ pub struct Config {
     /// Log format.
     #[arg(long, env = "TUTTI_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+
+    /// The signalling relay (`/signal`).
+    #[command(flatten)]
+    pub signalling: crate::signalling::SignalConfig,
 }
 
 /// How log lines are written (to stderr).

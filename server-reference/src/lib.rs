@@ -7,9 +7,10 @@
 //!
 //! Modules: [`accounts`] (sign-up, tokens, roles, the [`accounts::AuthUser`] extractor),
 //! [`profiles`], [`rooms`] (with [`rooms::relay`], the API the signalling relay calls),
-//! [`lobby`] (SSE), [`venues`] (venue data: import, export, indexed search, favourites),
-//! [`demo`] (synthetic first-run data), [`db`] (storage), [`http`] (JSON and
-//! client-IP extractors), [`rate_limit`], [`metrics`], [`error`] (the one error body).
+//! [`lobby`] (SSE), [`signalling`] (the WebSocket relay at `/signal`), [`venues`] (venue data:
+//! import, export, indexed search, favourites), [`demo`] (synthetic first-run data), [`db`]
+//! (storage), [`http`] (JSON and client-IP extractors), [`rate_limit`], [`metrics`], [`error`]
+//! (the one error body).
 //!
 //! Run with: `cargo run --release -p tutti-server` (serves `127.0.0.1:8080`, database
 //! `tutti.db`; `--help` lists every flag and environment variable).
@@ -25,6 +26,7 @@ pub mod metrics;
 pub mod profiles;
 pub mod rate_limit;
 pub mod rooms;
+pub mod signalling;
 pub mod state;
 pub mod validate;
 pub mod venues;
@@ -82,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         .merge(rooms::routes())
         .merge(lobby::routes())
         .merge(venues::routes())
+        .merge(signalling::routes())
         .split_for_parts();
     let api = Arc::new(api);
     let trace = TraceLayer::new_for_http()

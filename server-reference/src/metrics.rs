@@ -130,6 +130,6 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
 pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(state.lobby.subscribers()),
+        state.metrics.render(state.lobby.subscribers()) + &state.signalling.metrics().render(),
     )
 }

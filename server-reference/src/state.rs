@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::lobby::Lobby;
 use crate::metrics::Metrics;
 use crate::rate_limit::AuthLimits;
+use crate::signalling::Signalling;
 
 /// Name of the persisted JWT secret in `server_settings`.
 const JWT_SECRET_SETTING: &str = "jwt_secret";
@@ -52,6 +53,8 @@ pub struct AppState {
     pub lobby: Lobby,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// The signalling relay's rooms, ICE servers and join limits.
+    pub signalling: Signalling,
 }
 
 impl AppState {
@@ -65,6 +68,7 @@ impl AppState {
         {
             return Err(StartError::Config(format!("invalid CORS origin {bad:?}")));
         }
+        let signalling = Signalling::new(&config.signalling).map_err(StartError::Config)?;
         let db = Db::connect(&config.database_url, config.db_max_connections).await?;
         let secret = jwt_secret(&db, config.jwt_secret.as_deref()).await?;
         let state = Self {
@@ -76,8 +80,10 @@ impl AppState {
             )),
             lobby: Lobby::new(),
             metrics: Arc::default(),
+            signalling,
             config: Arc::new(config),
         };
+        state.signalling.start(&state).await?;
         crate::accounts::promote_admins(&state, &state.config.admin_emails).await?;
         if state.config.demo_data {
             crate::demo::seed_if_empty(&state).await?;

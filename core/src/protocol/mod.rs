@@ -126,6 +126,10 @@ pub enum ErrorCode {
     Unauthorized,
     /// The invite token is invalid or expired.
     InvalidInvite,
+    /// No such room, or a private one the client may not see (the two are not distinguished).
+    RoomNotFound,
+    /// The room was closed; it takes no more joins, and members are disconnected.
+    RoomClosed,
     /// The request needs a joined room (offer, chat, …) and the client has not joined.
     NotInRoom,
     /// A second join on the same connection.

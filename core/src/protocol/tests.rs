@@ -152,6 +152,10 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         Just(ErrorCode::UnsupportedVersion),
         Just(ErrorCode::RateLimited),
         Just(ErrorCode::Internal),
+        Just(ErrorCode::RoomNotFound),
+        Just(ErrorCode::RoomClosed),
+        Just(ErrorCode::InvalidInvite),
+        Just(ErrorCode::IdleTimeout),
     ];
     prop_oneof![
         welcome,
@@ -329,6 +333,27 @@ fn limits_are_enforced() {
     let err = PeerMessage::decode(br#"{"v":1,"type":"clock_pong","t0_us":1,"t1_us":5,"t2_us":4}"#)
         .expect_err("t2 < t1");
     assert!(matches!(err, ProtocolError::Invalid { .. }));
+}
+
+#[test]
+fn room_error_codes_have_stable_names() {
+    for (code, wire) in [
+        (ErrorCode::RoomNotFound, "room_not_found"),
+        (ErrorCode::RoomClosed, "room_closed"),
+        (ErrorCode::RoomFull, "room_full"),
+        (ErrorCode::InvalidInvite, "invalid_invite"),
+        (ErrorCode::IdleTimeout, "idle_timeout"),
+    ] {
+        let text = ServerMessage::error(code, "x").encode();
+        assert_eq!(
+            text,
+            format!(r#"{{"v":1,"type":"error","code":"{wire}","message":"x"}}"#)
+        );
+        assert_eq!(
+            ServerMessage::decode(text.as_bytes()).expect("decode"),
+            ServerMessage::error(code, "x")
+        );
+    }
 }
 
 #[test]

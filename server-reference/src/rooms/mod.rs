@@ -340,6 +340,7 @@ pub async fn close(state: &AppState, room: &Room) -> ApiResult<()> {
         .bind(&room.id)
         .execute(&state.db.pool)
         .await?;
+    state.signalling.room_closed(&room.id);
     if done.rows_affected() == 1 {
         announce(
             state,

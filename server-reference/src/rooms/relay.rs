@@ -32,10 +32,31 @@ pub async fn authorize_join(
     invite: Option<&str>,
 ) -> ApiResult<JoinGrant> {
     let user = AuthUser::from_access_token(state, access_token).await?;
+    let room = authorize_access(state, Some(&user), room_id, invite).await?;
+    if room.occupancy >= room.capacity {
+        return Err(ApiError::Conflict {
+            code: "room_full",
+            message: "this room is full",
+        });
+    }
+    Ok(JoinGrant { user, room })
+}
+
+/// The access part of [`authorize_join`], for an authenticated `user` or (with `None`) an
+/// anonymous musician: the room exists and is open, and a private room gets a valid `invite`
+/// (unless the user owns it or is an admin). Capacity is left to the caller: the signalling relay
+/// counts live connections itself rather than trusting the stored occupancy.
+pub async fn authorize_access(
+    state: &AppState,
+    user: Option<&AuthUser>,
+    room_id: &str,
+    invite: Option<&str>,
+) -> ApiResult<Room> {
     let room = load(state, room_id)
         .await?
         .ok_or(ApiError::NotFound("room"))?;
-    if room.visibility == RoomVisibility::Private && !user.may_edit(&room.owner_id) {
+    let privileged = user.is_some_and(|u| u.may_edit(&room.owner_id));
+    if room.visibility == RoomVisibility::Private && !privileged {
         let valid_invite = match invite {
             Some(token) => sqlx::query_scalar::<_, i64>(
                 "SELECT COUNT(*) FROM room_invites WHERE token_hash = $1 AND room_id = $2 AND expires_at > $3",
@@ -58,13 +79,7 @@ pub async fn authorize_join(
             message: "this room is closed",
         });
     }
-    if room.occupancy >= room.capacity {
-        return Err(ApiError::Conflict {
-            code: "room_full",
-            message: "this room is full",
-        });
-    }
-    Ok(JoinGrant { user, room })
+    Ok(room)
 }
 
 /// Records that `occupancy` musicians are in `room_id` and announces it on the lobby feed.
