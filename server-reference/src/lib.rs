@@ -9,8 +9,8 @@
 //! [`profiles`], [`rooms`] (with [`rooms::relay`], the API the signalling relay calls),
 //! [`lobby`] (SSE), [`signalling`] (the WebSocket relay at `/signal`), [`venues`] (venue data:
 //! import, export, indexed search, favourites), [`demo`] (synthetic first-run data), [`db`]
-//! (storage), [`http`] (JSON and
-//! client-IP extractors), [`rate_limit`], [`metrics`], [`error`] (the one error body).
+//! (storage), [`http`] (JSON and client-IP extractors), [`rate_limit`], [`metrics`], [`error`]
+//! (the one error body).
 //!
 //! Run with: `cargo run --release -p tutti-server` (serves `127.0.0.1:8080`, database
 //! `tutti.db`; `--help` lists every flag and environment variable).

@@ -1,0 +1,71 @@
+//! How a session is set up: who joins, and the knobs of its network task.
+
+use std::time::Duration;
+
+use crate::clock_sync::ClockSyncConfig;
+use crate::engine::PeerConfig;
+use crate::protocol::ClientKind;
+
+use super::backoff::BackoffConfig;
+use super::webrtc_link::LinkConfig;
+
+/// Who joins a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Identity {
+    /// An access token from the accounts API (`POST /api/v1/auth/login`).
+    Token(String),
+    /// Just a display name; the server must allow anonymous signalling.
+    Anonymous(String),
+}
+
+/// Settings of a [`Session`](super::Session). `Default` suits a native client.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Template for every remote peer's stream (jitter buffer, channels, payload framing); the
+    /// frame duration is replaced by the negotiated one.
+    pub peer: PeerConfig,
+    /// Template for every peer link (UDP bind addresses, ICE timers, event capacity); ICE
+    /// servers come from the server's welcome and the frame policy from the engine's encoder.
+    pub link: LinkConfig,
+    /// Native or browser (native peers use 2.5 or 5 ms frames between themselves).
+    pub client: ClientKind,
+    /// Invite token for a private room.
+    pub invite: Option<String>,
+    /// How often the network task drains the capture and sends packets. The audio thread
+    /// cannot wake it without a lock or syscall on the real-time path, so it polls: each
+    /// packet waits at most this long (half on average) before it is sent.
+    pub pacing: Duration,
+    /// How often [`SessionEvent::Stats`](super::SessionEvent::Stats) is emitted.
+    pub stats_interval: Duration,
+    /// Clock synchronisation with each peer (over the unordered data channel).
+    pub clock: ClockSyncConfig,
+    /// How long the first join (and each rejoin) may take.
+    pub join_timeout: Duration,
+    /// Reconnect pacing after the signalling connection broke.
+    pub reconnect: BackoffConfig,
+    /// Capacity of the event channel; events beyond it are dropped and counted
+    /// ([`Session::dropped_events`](super::Session::dropped_events)).
+    pub event_capacity: usize,
+    /// After a link reports disconnected or failed, how long the offering side waits between
+    /// ICE restarts.
+    pub ice_restart_interval: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            peer: PeerConfig::default(),
+            link: LinkConfig::default(),
+            client: ClientKind::Native,
+            invite: None,
+            pacing: Duration::from_millis(1),
+            stats_interval: Duration::from_secs(1),
+            clock: ClockSyncConfig::default(),
+            join_timeout: Duration::from_secs(10),
+            reconnect: BackoffConfig::default(),
+            event_capacity: 1024,
+            ice_restart_interval: Duration::from_secs(3),
+        }
+    }
+}

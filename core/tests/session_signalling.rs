@@ -1,0 +1,157 @@
+//! The session's signalling client against a scripted relay on loopback (the real relay is
+//! exercised by `examples/tests/jam_two_process.rs`; this one sends what a well-behaved server
+//! never would): malformed and oversized messages become error events and the session keeps
+//! running; a dropped connection is reported, reconnected and rejoined.
+#![cfg(feature = "session")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
+use tutti_core::engine::{Engine, EngineConfig};
+use tutti_core::protocol::{
+    ClientKind, ClientMessage, MAX_MESSAGE_BYTES, PeerId, PeerInfo, RoomId, RoomState,
+    ServerMessage, Welcome,
+};
+use tutti_core::session::{Identity, Session, SessionConfig, SessionError, SessionEvent};
+
+const GUARD: Duration = Duration::from_secs(30);
+
+fn welcome(id: &str) -> String {
+    let me = PeerInfo {
+        id: PeerId::new(id).unwrap(),
+        display_name: "Ada".into(),
+        client: ClientKind::Native,
+        frame_sizes: vec![tutti_core::protocol::FrameSize::Ms2_5],
+    };
+    ServerMessage::Welcome(Welcome {
+        peer_id: me.id.clone(),
+        room: RoomState {
+            room: RoomId::new("room-1").unwrap(),
+            capacity: 4,
+            peers: vec![me],
+        },
+        ice_servers: vec![],
+        heartbeat_interval_ms: 15_000,
+    })
+    .encode()
+}
+
+async fn next_event(events: &mut tokio::sync::mpsc::Receiver<SessionEvent>) -> SessionEvent {
+    loop {
+        let event = tokio::time::timeout(GUARD, events.recv())
+            .await
+            .expect("an event in time")
+            .expect("the session is running");
+        if !matches!(event, SessionEvent::Stats(_)) {
+            return event;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_server_messages_are_reported_and_a_lost_connection_rejoins() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (chat_tx, mut chat_rx) = tokio::sync::mpsc::unbounded_channel();
+    let relay = tokio::spawn(async move {
+        // First connection: welcome, garbage, an oversized message, a chat; then a drop.
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let join = ws.next().await.unwrap().unwrap();
+        let join = ClientMessage::decode(join.into_text().unwrap().as_bytes()).unwrap();
+        assert!(matches!(join, ClientMessage::Join(_)));
+        ws.send(Message::text(welcome("first"))).await.unwrap();
+        ws.send(Message::text("{not json")).await.unwrap();
+        let huge = format!(
+            r#"{{"v":1,"type":"pong","nonce":1,"pad":"{}"}}"#,
+            "x".repeat(MAX_MESSAGE_BYTES)
+        );
+        ws.send(Message::text(huge)).await.unwrap();
+        ws.send(Message::text(r#"{"v":2,"type":"pong","nonce":1}"#))
+            .await
+            .unwrap();
+        let chat = ServerMessage::Chat {
+            from: PeerId::new("bob").unwrap(),
+            text: "still there?".into(),
+        };
+        ws.send(Message::text(chat.encode())).await.unwrap();
+        // The client's own chat arrives after all that.
+        loop {
+            let message = ws.next().await.unwrap().unwrap();
+            let Ok(text) = message.into_text() else {
+                continue;
+            };
+            if let Ok(ClientMessage::Chat { text }) = ClientMessage::decode(text.as_bytes()) {
+                chat_tx.send(text).unwrap();
+                break;
+            }
+        }
+        drop(ws); // No closing handshake: like a crashed server.
+
+        // Second connection: the rejoin.
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let join = ws.next().await.unwrap().unwrap();
+        let join = ClientMessage::decode(join.into_text().unwrap().as_bytes()).unwrap();
+        assert!(matches!(join, ClientMessage::Join(_)));
+        ws.send(Message::text(welcome("second"))).await.unwrap();
+        // Stay until the client leaves.
+        while let Some(Ok(message)) = ws.next().await {
+            if message.is_close() {
+                break;
+            }
+        }
+    });
+
+    let (_engine, network, control) = Engine::new(EngineConfig::default()).unwrap();
+    let (session, mut events) = Session::join(
+        &format!("http://{addr}"),
+        RoomId::new("room-1").unwrap(),
+        Identity::Anonymous("Ada".into()),
+        SessionConfig::default(),
+        network,
+        control,
+    )
+    .await
+    .expect("joined");
+    assert_eq!(session.local_peer_id().unwrap().as_str(), "first");
+
+    assert!(matches!(
+        next_event(&mut events).await,
+        SessionEvent::Joined {
+            rejoined: false,
+            ..
+        }
+    ));
+    for _ in 0..3 {
+        let event = next_event(&mut events).await;
+        assert!(
+            matches!(event, SessionEvent::Error(SessionError::ServerProtocol(_))),
+            "{event:?}"
+        );
+    }
+    match next_event(&mut events).await {
+        SessionEvent::Chat { from, text } => {
+            assert_eq!((from.as_str(), text.as_str()), ("bob", "still there?"));
+        }
+        other => panic!("expected the chat, got {other:?}"),
+    }
+    session.chat("yes").expect("chat");
+    assert_eq!(chat_rx.recv().await.as_deref(), Some("yes"));
+
+    assert!(matches!(
+        next_event(&mut events).await,
+        SessionEvent::SignallingLost { .. }
+    ));
+    assert!(matches!(
+        next_event(&mut events).await,
+        SessionEvent::Joined { rejoined: true, .. }
+    ));
+    assert_eq!(session.local_peer_id().unwrap().as_str(), "second");
+
+    session.leave().await.expect("left");
+    tokio::time::timeout(GUARD, relay).await.unwrap().unwrap();
+}

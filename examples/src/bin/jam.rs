@@ -1,0 +1,285 @@
+//! Join a jam room on a Tutti server and play: send a WAV file, record what you hear.
+//!
+//! Run with: cargo run --release -p tutti-examples --bin jam -- --help
+//!
+//! ```text
+//! jam --server http://127.0.0.1:8080 --room ROOM_ID --email a@example.com --password … \
+//!     --input-wav guitar.wav --output-wav heard.wav --seconds 60
+//! ```
+//! The engine is driven by a timer thread at real-time pace in fixed blocks (no audio hardware
+//! needed). Every second it prints each peer's statistics and latency terms. Type `quit` (and
+//! Enter) on stdin, or wait for `--seconds`, to leave; the recording is written then.
+//!
+//! Output lines start with a keyword (`joined`, `peer-joined`, `peer-left`, `peer-state`,
+//! `peer-media`, `stats`, `latency`, `chat`, `signalling-lost`, `error`, `done`) so scripts and
+//! tests can follow the session.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use clap::Parser;
+use tokio::io::AsyncBufReadExt;
+use tutti_core::codec::{EncoderConfig, FrameDuration};
+use tutti_core::engine::{Engine, EngineConfig, HOST_RATES, LatencyTerms};
+use tutti_core::protocol::RoomId;
+use tutti_core::session::{Identity, PeerStatistics, Session, SessionConfig, SessionEvent};
+use tutti_examples::api::Api;
+use tutti_examples::wav_host::{self, HostConfig, read_wav, write_wav};
+
+/// Join a Tutti jam room and play WAV files through a real session.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// The server's base URL.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// Room id (from `POST /api/v1/rooms` or the room list).
+    #[arg(long)]
+    room: String,
+    /// Account email (logs in through the HTTP API); needs --password.
+    #[arg(long, requires = "password", conflicts_with = "name")]
+    email: Option<String>,
+    /// Account password.
+    #[arg(long)]
+    password: Option<String>,
+    /// Join anonymously under this name (the server must allow anonymous signalling).
+    #[arg(long)]
+    name: Option<String>,
+    /// Invite token for a private room.
+    #[arg(long)]
+    invite: Option<String>,
+    /// Opus frame duration in ms: 2.5, 5, 10 or 20 (every musician in the room must match).
+    #[arg(long, default_value = "2.5", value_parser = parse_frame)]
+    frame_ms: FrameDuration,
+    /// WAV file to send (looped). Its sample rate (44100, 48000 or 96000) sets the host rate.
+    #[arg(long)]
+    input_wav: Option<PathBuf>,
+    /// Where to write what was heard (32-bit float stereo WAV at the host rate).
+    #[arg(long)]
+    output_wav: Option<PathBuf>,
+    /// Leave after this many seconds (default: run until `quit` on stdin).
+    #[arg(long)]
+    seconds: Option<f64>,
+    /// Frames per engine block (the simulated sound card's buffer).
+    #[arg(long, default_value_t = 64)]
+    block: usize,
+    /// Local UDP address for the WebRTC links (`0.0.0.0:0` skips loopback; tests on one
+    /// machine use `127.0.0.1:0`).
+    #[arg(long, default_value = "0.0.0.0:0")]
+    udp_bind: std::net::SocketAddr,
+    /// Own input mixed into the output (linear gain; 0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    monitor: f32,
+}
+
+fn parse_frame(s: &str) -> Result<FrameDuration, String> {
+    match s {
+        "2.5" => Ok(FrameDuration::Ms2_5),
+        "5" => Ok(FrameDuration::Ms5),
+        "10" => Ok(FrameDuration::Ms10),
+        "20" => Ok(FrameDuration::Ms20),
+        _ => Err("must be 2.5, 5, 10 or 20".into()),
+    }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = run(Args::parse()).await {
+        eprintln!("jam: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), BoxError> {
+    if args.input_wav.is_none() && args.output_wav.is_none() {
+        return Err(
+            "no audio device support in this build (the `device` feature is planned): \
+                    pass --input-wav and/or --output-wav"
+                .into(),
+        );
+    }
+    let room = RoomId::new(args.room.clone())?;
+    let identity = match (&args.email, &args.password, &args.name) {
+        (Some(email), Some(password), _) => {
+            let (api, email, password) = (Api::new(&args.server), email.clone(), password.clone());
+            let token = tokio::task::spawn_blocking(move || api.login(&email, &password)).await??;
+            Identity::Token(token)
+        }
+        (None, _, Some(name)) => Identity::Anonymous(name.clone()),
+        _ => return Err("pass --email and --password, or --name".into()),
+    };
+    let input = args.input_wav.as_deref().map(read_wav).transpose()?;
+    let rate = input.as_ref().map_or(48_000, |a| a.rate);
+    if !HOST_RATES.contains(&rate) {
+        return Err(format!("the input WAV's rate {rate} Hz is not one of {HOST_RATES:?}").into());
+    }
+
+    let (engine, network, control) = Engine::new(EngineConfig {
+        host_rate: rate,
+        max_block_frames: args.block,
+        encoder: EncoderConfig {
+            frame: args.frame_ms,
+            ..EncoderConfig::default()
+        },
+        initial_sequence: random_u32() as u16,
+        initial_timestamp: random_u32(),
+        ..EngineConfig::default()
+    })?;
+    control.set_monitor_level(args.monitor)?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let host = wav_host::spawn(
+        engine,
+        HostConfig {
+            rate,
+            block: args.block,
+            input,
+            record: args.output_wav.is_some(),
+        },
+        Arc::clone(&stop),
+    )?;
+
+    let mut config = SessionConfig {
+        invite: args.invite.clone(),
+        ..SessionConfig::default()
+    };
+    config.link.udp_addrs = vec![args.udp_bind];
+    let (session, mut events) =
+        Session::join(&args.server, room, identity, config, network, control).await?;
+
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    let deadline = args
+        .seconds
+        .map(|s| tokio::time::Instant::now() + Duration::from_secs_f64(s.max(0.0)));
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => print_event(&event),
+                None => break,
+            },
+            line = stdin.next_line(), if stdin_open => match line {
+                Ok(Some(line)) if line.trim() == "quit" => break,
+                Ok(Some(line)) if !line.trim().is_empty() => {
+                    if let Err(e) = session.chat(line.trim()) {
+                        println!("error chat: {e}");
+                    }
+                }
+                Ok(Some(_)) => {}
+                // No stdin (redirected from /dev/null, closed): run until --seconds.
+                Ok(None) | Err(_) => stdin_open = false,
+            },
+            _ = sleep_until(deadline) => break,
+        }
+    }
+
+    session.leave().await?;
+    stop.store(true, Ordering::Relaxed);
+    let result = host.join().map_err(|_| "the host thread panicked")?;
+    if let Some(path) = &args.output_wav {
+        write_wav(path, &result.recording)?;
+    }
+    println!(
+        "done blocks={} late_blocks={} recorded_frames={}",
+        result.blocks,
+        result.late_blocks,
+        result.recording.frames()
+    );
+    Ok(())
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn print_event(event: &SessionEvent) {
+    match event {
+        SessionEvent::Joined {
+            peer_id,
+            room,
+            rejoined,
+        } => println!(
+            "joined id={peer_id} room={} peers={} rejoined={rejoined}",
+            room.room,
+            room.peers.len()
+        ),
+        SessionEvent::PeerJoined(info) => {
+            println!("peer-joined id={} name={:?}", info.id, info.display_name);
+        }
+        SessionEvent::PeerLeft(id) => println!("peer-left id={id}"),
+        SessionEvent::PeerConnection { peer, state } => {
+            println!("peer-state id={peer} state={state:?}");
+        }
+        SessionEvent::PeerMedia { peer, frame } => {
+            println!("peer-media id={peer} frame={}", ms(frame.as_duration()));
+        }
+        SessionEvent::Stats(peers) => peers.iter().for_each(print_stats),
+        SessionEvent::Chat { from, text } => println!("chat from={from} text={text:?}"),
+        SessionEvent::SignallingLost { reason, retry_in } => {
+            println!(
+                "signalling-lost retry_in={} reason={reason:?}",
+                ms(*retry_in)
+            );
+        }
+        SessionEvent::Error(e) => println!("error {e}"),
+        SessionEvent::Ended => println!("ended"),
+        _ => {}
+    }
+}
+
+fn print_stats(s: &PeerStatistics) {
+    let opt = |d: Option<Duration>| d.map_or_else(|| "-".to_owned(), ms);
+    let engine = s.engine.unwrap_or_default();
+    let decoded = engine.jitter.frames_decoded + engine.jitter.frames_recovered;
+    println!(
+        "stats id={} name={:?} state={:?} rtt={} one_way={} loss={:.2}% jitter={} buffer={} \
+         concealed={:.2}% decoded={decoded} received={} dropped={}",
+        s.peer,
+        s.display_name.as_deref().unwrap_or(""),
+        s.state,
+        opt(s.rtt),
+        opt(s.one_way),
+        100.0 * s.receive.loss,
+        ms(s.receive.jitter),
+        ms(engine.buffer_delay()),
+        100.0 * s.concealed,
+        s.receive.received,
+        s.dropped_rtp,
+    );
+    if let Some(l) = &s.latency {
+        print_latency(&s.peer.to_string(), l);
+    }
+}
+
+fn print_latency(peer: &str, l: &LatencyTerms) {
+    println!(
+        "latency id={peer} capture={} frame={} lookahead={} network={} buffer={} resampling={} \
+         playback={} total={}",
+        ms(l.capture_block),
+        ms(l.codec_frame),
+        ms(l.lookahead),
+        l.network_one_way.map_or_else(|| "-".to_owned(), ms),
+        ms(l.buffer),
+        ms(l.resampling),
+        ms(l.playback_block),
+        ms(l.total()),
+    );
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}ms", d.as_secs_f64() * 1e3)
+}
+
+/// RFC 3550 wants random initial sequence numbers and timestamps.
+fn random_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    std::collections::hash_map::RandomState::new()
+        .build_hasher()
+        .finish() as u32
+}
