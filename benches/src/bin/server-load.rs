@@ -34,10 +34,13 @@ enum Part {
 }
 
 /// Venues seeded for part (b) (the figure).
+#[cfg(feature = "server")]
 const HTTP_VENUES: usize = 100_000;
 /// Profiles seeded for part (b).
+#[cfg(feature = "server")]
 const HTTP_PROFILES: usize = 3_000;
 /// Seed of the synthetic data and the request mix.
+#[cfg(feature = "server")]
 const HTTP_SEED: u64 = 2026;
 
 struct Args {

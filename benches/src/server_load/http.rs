@@ -470,3 +470,47 @@ pub async fn load(
         target_p99_ms: TARGET_P99_MS,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentile_is_nearest_rank() {
+        let v = (1..=100).collect::<Vec<u32>>();
+        assert_eq!(percentile(&v, 0.5), Some(50));
+        assert_eq!(percentile(&v, 0.99), Some(99));
+        assert_eq!(percentile(&v, 1.0), Some(100));
+        assert_eq!(percentile::<u32>(&[], 0.5), None);
+    }
+
+    #[test]
+    fn request_mix_is_seeded_and_well_formed() {
+        let ids = vec!["a".to_owned(), "b".to_owned()];
+        let plan = plan_requests(2_000, &ids, 7);
+        let again = plan_requests(2_000, &ids, 7);
+        assert!(plan.iter().zip(&again).all(|(x, y)| x.path == y.path));
+        let searches = plan.iter().filter(|r| r.kind == Kind::Search).count();
+        assert!((1_300..=1_500).contains(&searches), "{searches} searches");
+        for r in &plan {
+            match r.kind {
+                Kind::Search => assert!(r.path.starts_with("/api/v1/venues?lat=")),
+                Kind::Profile => {
+                    assert!(r.path == "/api/v1/profiles/a" || r.path == "/api/v1/profiles/b")
+                }
+            }
+        }
+    }
+
+    /// Every generated query is one the server accepts.
+    #[test]
+    fn searches_parse_and_plan() {
+        use tutti_server::venues::search::SearchQuery;
+        for r in plan_requests(500, &[], 3) {
+            let query = r.path.split_once('?').map(|(_, q)| q).unwrap_or_default();
+            let parsed: SearchQuery =
+                serde_urlencoded::from_str(query).expect("the server's query type parses it");
+            parsed.plan().expect("a valid search");
+        }
+    }
+}
