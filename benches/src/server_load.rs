@@ -2,12 +2,16 @@
 //!
 //! Part (a), [`idle_sockets`]: N idle signalling WebSockets joined to rooms (16 per room, the
 //! largest capacity), and the server's resident memory per connection, from `VmRSS` in
-//! `/proc/<pid>/status` before and after. Part (b) — venue search and profile reads at a fixed
-//! request rate with p50/p99 latency — is planned as another function here and another
-//! `--part` value of the binary.
+//! `/proc/<pid>/status` before and after. Part (b), [`http`]: venue searches and profile reads
+//! at a fixed request rate, open loop, p50/p99 latency, over data put in by [`seed`].
 //!
 //! The server is the real `tutti-server` binary, spawned on 127.0.0.1 with a throwaway SQLite
-//! database ([`ServerProcess`]), or any running server given by URL.
+//! database or a given one ([`ServerProcess`]), or any running server given by URL.
+
+#[cfg(feature = "server")]
+pub mod http;
+#[cfg(feature = "server")]
+pub mod seed;
 
 use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -35,24 +39,49 @@ const ROOM_CAPACITY: usize = 16;
 /// Connections opened at once.
 const CONCURRENCY: usize = 200;
 
-/// A `tutti-server` child process on a free loopback port with its own SQLite file.
+/// A `tutti-server` child process on a free loopback port.
 #[derive(Debug)]
 pub struct ServerProcess {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
-    db: PathBuf,
+    /// A SQLite file of ours, removed with the process.
+    db: Option<PathBuf>,
+}
+
+/// A throwaway SQLite file name for this process (not created yet).
+pub fn temp_sqlite_path() -> PathBuf {
+    std::env::temp_dir().join(format!("tutti-server-load-{}.db", std::process::id()))
+}
+
+/// Removes a SQLite database file with its WAL and shared-memory files.
+pub fn remove_sqlite(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.to_path_buf().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
 }
 
 impl ServerProcess {
-    /// Starts `binary` with a fresh database, anonymous signalling on, join rate limits and the
-    /// idle timeout out of the way (the connections stay idle on purpose), logs at `warn`.
+    /// Starts `binary` with a fresh SQLite database; see [`ServerProcess::spawn_on`].
     pub fn spawn(binary: &Path) -> Result<Self, String> {
-        let db = std::env::temp_dir().join(format!("tutti-server-load-{}.db", std::process::id()));
+        let db = temp_sqlite_path();
+        Self::spawn_on(binary, &format!("sqlite://{}", db.display()), Some(db))
+    }
+
+    /// Starts `binary` on `database_url` (`owned`: a SQLite file to remove afterwards), with
+    /// anonymous signalling on, join rate limits and the idle timeout out of the way (part (a)'s
+    /// connections stay idle on purpose), demo data off, logs at `warn`.
+    pub fn spawn_on(
+        binary: &Path,
+        database_url: &str,
+        owned: Option<PathBuf>,
+    ) -> Result<Self, String> {
+        let db = owned;
         let mut child = Command::new(binary)
             .args(["--bind", "127.0.0.1:0", "--demo-data", "false"])
-            .arg("--database-url")
-            .arg(format!("sqlite://{}", db.display()))
+            .args(["--database-url", database_url])
             .args(["--allow-anonymous-signalling", "true"])
             .args(["--signal-join-rate-per-ip", "100000000"])
             .args(["--signal-idle-timeout-ms", "86400000"])
@@ -84,10 +113,8 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = self.db.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
+        if let Some(db) = &self.db {
+            remove_sqlite(db);
         }
     }
 }
@@ -129,6 +156,24 @@ pub fn rss_bytes(pid: u32) -> Result<u64, String> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .map(|kb| kb * 1024)
         .ok_or_else(|| "no VmRSS line".to_owned())
+}
+
+/// CPU time (user + system) process `pid` has used, in seconds, from `/proc/<pid>/stat`
+/// (reported in USER_HZ, 100 per second on Linux).
+pub fn cpu_seconds(pid: u32) -> Result<f64, String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map_err(|e| format!("reading /proc/{pid}/stat: {e}"))?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .ok_or("bad stat line")?;
+    let fields = rest.split_whitespace().collect::<Vec<_>>();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    match (ticks(11), ticks(12)) {
+        (Some(u), Some(s)) => Ok((u + s) as f64 / 100.0),
+        _ => Err("no utime/stime in stat".into()),
+    }
 }
 
 /// One HTTP/1.1 request with a JSON body; returns the status and the JSON reply. Enough for

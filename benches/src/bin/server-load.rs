@@ -2,6 +2,8 @@
 //!
 //! Run with: `cargo run --release -p tutti-bench --bin server-load -- [--json] [--connections N]
 //! [--url http://HOST:PORT [--server-pid PID]] [--server-bin PATH] [--source-ips K] [--part sockets]`
+//! or `… -- --part http [--json] [--database-url URL] [--rate R] [--seconds S] [--warmup S]
+//! [--http-connections C] [--server-bin PATH]`
 //!
 //! Without `--url` it builds (through cargo, when run by cargo) and spawns `tutti-server` on
 //! 127.0.0.1 with a throwaway database. A server given by `--url` must accept anonymous joins
@@ -9,8 +11,10 @@
 //! measured only with `--server-pid`.
 //!
 //! Parts: `--part sockets` (default) is the issue's part (a), idle signalling WebSockets and
-//! server memory per connection. Part (b) — venue search and profile reads at 1,000 requests/s,
-//! p50/p99 — is not built yet: it becomes `--part http` (see `tutti_bench::server_load`).
+//! server memory per connection. `--part http` is part (b): it seeds 100,000 synthetic venues and
+//! a few thousand profiles into a fresh SQLite file (or the empty database of `--database-url`,
+//! e.g. PostgreSQL), spawns the server on it and measures venue searches and profile reads at
+//! 1,000 requests/s, open loop, p50/p99/max per kind.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -25,9 +29,19 @@ use tutti_bench::server_load::{
 enum Part {
     /// (a) idle signalling WebSockets, server RSS per connection.
     Sockets,
-    /// (b) HTTP latency under load — planned.
+    /// (b) HTTP latency under load.
     Http,
 }
+
+/// Venues seeded for part (b) (the issue's figure).
+#[cfg(feature = "server")]
+const HTTP_VENUES: usize = 100_000;
+/// Profiles seeded for part (b).
+#[cfg(feature = "server")]
+const HTTP_PROFILES: usize = 3_000;
+/// Seed of the synthetic data and the request mix.
+#[cfg(feature = "server")]
+const HTTP_SEED: u64 = 2026;
 
 struct Args {
     json: bool,
@@ -37,10 +51,20 @@ struct Args {
     server_bin: Option<PathBuf>,
     source_ips: usize,
     part: Part,
+    database_url: Option<String>,
+    rate: f64,
+    seconds: f64,
+    warmup: f64,
+    http_connections: usize,
 }
 
 const USAGE: &str = "usage: server-load [--json] [--connections N] [--url http://HOST:PORT [--server-pid PID]] \
-                     [--server-bin PATH] [--source-ips K] [--part sockets|http]";
+                     [--server-bin PATH] [--source-ips K] [--part sockets|http] \
+                     [--database-url URL] [--rate R] [--seconds S] [--warmup S] [--http-connections C]";
+
+fn number<T: std::str::FromStr>(name: &str, text: String) -> Result<T, String> {
+    text.parse().map_err(|_| format!("{name} needs a number"))
+}
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
@@ -51,6 +75,11 @@ fn parse_args() -> Result<Args, String> {
         server_bin: None,
         source_ips: 4,
         part: Part::Sockets,
+        database_url: None,
+        rate: 1_000.0,
+        seconds: 20.0,
+        warmup: 5.0,
+        http_connections: 64,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -86,9 +115,19 @@ fn parse_args() -> Result<Args, String> {
                     other => return Err(format!("unknown part {other:?}\n{USAGE}")),
                 };
             }
+            "--database-url" => args.database_url = Some(value("--database-url")?),
+            "--rate" => args.rate = number("--rate", value("--rate")?)?,
+            "--seconds" => args.seconds = number("--seconds", value("--seconds")?)?,
+            "--warmup" => args.warmup = number("--warmup", value("--warmup")?)?,
+            "--http-connections" => {
+                args.http_connections = number("--http-connections", value("--http-connections")?)?;
+            }
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
+    }
+    if !(args.rate > 0.0 && args.seconds > 0.0 && args.warmup >= 0.0 && args.http_connections > 0) {
+        return Err("--rate, --seconds and --http-connections must be positive".into());
     }
     Ok(args)
 }
@@ -146,7 +185,7 @@ async fn resolve(url: &str) -> Result<SocketAddr, String> {
 
 async fn run(args: Args) -> Result<(), String> {
     if args.part == Part::Http {
-        return Err("part (b), HTTP latency at 1,000 requests/s, is not built yet".into());
+        return http(args).await;
     }
     // Two descriptors per connection on loopback (client and server side) plus headroom; the
     // spawned server inherits the limit.
@@ -191,6 +230,131 @@ async fn run(args: Args) -> Result<(), String> {
         _ => println!("server RSS not measured (give --server-pid with --url)"),
     }
     Ok(())
+}
+
+/// Part (b): seed, spawn the server on the seeded database, load it, report.
+#[cfg(feature = "server")]
+async fn http(args: Args) -> Result<(), String> {
+    use std::time::{Duration, Instant};
+    use tutti_bench::server_load::http::{LoadPlan, load};
+    use tutti_bench::server_load::{remove_sqlite, seed::seed, temp_sqlite_path};
+
+    let binary = server_binary(args.server_bin.clone())?;
+    let (url, owned, backend) = match &args.database_url {
+        Some(url) => (
+            url.clone(),
+            None,
+            url.split(':').next().unwrap_or("?").to_owned(),
+        ),
+        None => {
+            let path = temp_sqlite_path();
+            remove_sqlite(&path);
+            (
+                format!("sqlite://{}", path.display()),
+                Some(path),
+                "sqlite".to_owned(),
+            )
+        }
+    };
+    let started = Instant::now();
+    let profiles = match seed(&url, HTTP_VENUES, HTTP_PROFILES, HTTP_SEED).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            if let Some(path) = &owned {
+                remove_sqlite(path);
+            }
+            return Err(format!("seeding: {e}"));
+        }
+    };
+    eprintln!(
+        "seeded {HTTP_VENUES} venues and {} profiles into {backend} in {:.1} s",
+        profiles.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let server = ServerProcess::spawn_on(&binary, &url, owned)?;
+    let plan = LoadPlan {
+        rate: args.rate,
+        warmup: Duration::from_secs_f64(args.warmup),
+        duration: Duration::from_secs_f64(args.seconds),
+        connections: args.http_connections,
+        seed: HTTP_SEED,
+    };
+    let report = load(
+        server.addr,
+        Some(server.pid()),
+        &backend,
+        HTTP_VENUES,
+        &profiles,
+        &plan,
+    )
+    .await?;
+    drop(server);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).map_err(|e| e.to_string())?
+        );
+        return Ok(());
+    }
+    println!(
+        "server-load (b): {} over {} venues and {} profiles, {:.0} requests/s offered for {:.0} s \
+         (after {:.0} s warm-up) on {} keep-alive connections",
+        report.backend,
+        report.venues,
+        report.profiles,
+        report.offered_per_s,
+        report.seconds,
+        args.warmup,
+        report.connections
+    );
+    for (title, rows) in [
+        ("unloaded (one at a time)", &report.unloaded),
+        ("loaded", &report.loaded),
+    ] {
+        println!("{title}:");
+        for k in rows {
+            let matches = match (k.mean_matches, k.p99_matches) {
+                (Some(mean), Some(p99)) => format!(", matches/search mean {mean:.0} p99 {p99}"),
+                _ => String::new(),
+            };
+            println!(
+                "  {:<13} ok {:>6} err {:>3}  {:>7.1}/s  p50 {:>6.2} ms  p99 {:>7.2} ms  max {:>7.2} ms{matches}",
+                k.kind, k.ok, k.errors, k.achieved_per_s, k.p50_ms, k.p99_ms, k.max_ms
+            );
+        }
+    }
+    let buckets = report
+        .unloaded_search_by_matches
+        .iter()
+        .map(|b| match b.to {
+            u64::MAX => format!(">= {}: {} at {:.2} ms", b.from, b.searches, b.p50_ms),
+            to => format!(
+                "{}-{}: {} at {:.2} ms",
+                b.from,
+                to - 1,
+                b.searches,
+                b.p50_ms
+            ),
+        })
+        .collect::<Vec<_>>();
+    println!("unloaded search p50 by matches: {}", buckets.join("; "));
+    let ms = |v: Option<f64>| v.map_or("?".to_owned(), |v| format!("{v:.2} ms"));
+    println!(
+        "server CPU per request: unloaded search {}, profile read {}; loaded (all) {}; \
+         this client under load {}",
+        ms(report.unloaded_server_cpu_ms[0]),
+        ms(report.unloaded_server_cpu_ms[1]),
+        ms(report.loaded_server_cpu_ms),
+        ms(report.loaded_client_cpu_ms)
+    );
+    println!("target: p99 <= {} ms", report.target_p99_ms);
+    Ok(())
+}
+
+/// Part (b) needs the server library for seeding.
+#[cfg(not(feature = "server"))]
+async fn http(_args: Args) -> Result<(), String> {
+    Err("part (b) needs the `server` feature (on by default)".into())
 }
 
 fn main() -> ExitCode {
