@@ -161,40 +161,18 @@ pub async fn insert(
     demo: bool,
     now: i64,
 ) -> ApiResult<()> {
-    sqlx::query(concat!(
+    let query = sqlx::query(concat!(
         "INSERT INTO venues (",
         columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
          $18, $19, $20, $21, $22, $23, $24, $25, $26, $26)"
     ))
-    .bind(id)
-    .bind(&data.name)
-    .bind(data.kind.as_str())
-    .bind(&data.address.street)
-    .bind(&data.address.house_number)
-    .bind(&data.address.postcode)
-    .bind(&data.address.city)
-    .bind(&data.address.country)
-    .bind(data.coordinates.latitude)
-    .bind(data.coordinates.longitude)
-    .bind(lat_band(data.coordinates.latitude))
-    .bind(&data.time_zone)
-    .bind(data.capacity.map(i64::from))
-    .bind(data.hourly_price.as_ref().map(HourlyPrice::cents))
-    .bind(data.hourly_price.as_ref().map(|p| p.currency.clone()))
-    .bind(Equipment::mask(&data.equipment))
-    .bind(data.opening_hours.as_ref().map(to_json).transpose()?)
-    .bind(&data.contact.phone)
-    .bind(&data.contact.email)
-    .bind(&data.website)
-    .bind(to_json(&data.photos)?)
-    .bind(to_json(&data.tags)?)
-    .bind(data.search_text())
-    .bind(&data.source_ref)
-    .bind(i64::from(demo))
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    .bind(id);
+    bind_data(query, data)?
+        .bind(i64::from(demo))
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
     insert_hours(conn, id, data).await
 }
 
@@ -205,40 +183,18 @@ pub async fn update(
     data: &VenueData,
     now: i64,
 ) -> ApiResult<bool> {
-    let done = sqlx::query(
+    let query = sqlx::query(
         "UPDATE venues SET name = $1, kind = $2, street = $3, house_number = $4, postcode = $5, \
          city = $6, country = $7, latitude = $8, longitude = $9, lat_band = $10, time_zone = $11, \
          capacity = $12, price_cents = $13, currency = $14, equipment_mask = $15, \
          opening_hours = $16, phone = $17, email = $18, website = $19, photos = $20, tags = $21, \
          search_text = $22, source_ref = $23, updated_at = $24 WHERE id = $25",
-    )
-    .bind(&data.name)
-    .bind(data.kind.as_str())
-    .bind(&data.address.street)
-    .bind(&data.address.house_number)
-    .bind(&data.address.postcode)
-    .bind(&data.address.city)
-    .bind(&data.address.country)
-    .bind(data.coordinates.latitude)
-    .bind(data.coordinates.longitude)
-    .bind(lat_band(data.coordinates.latitude))
-    .bind(&data.time_zone)
-    .bind(data.capacity.map(i64::from))
-    .bind(data.hourly_price.as_ref().map(HourlyPrice::cents))
-    .bind(data.hourly_price.as_ref().map(|p| p.currency.clone()))
-    .bind(Equipment::mask(&data.equipment))
-    .bind(data.opening_hours.as_ref().map(to_json).transpose()?)
-    .bind(&data.contact.phone)
-    .bind(&data.contact.email)
-    .bind(&data.website)
-    .bind(to_json(&data.photos)?)
-    .bind(to_json(&data.tags)?)
-    .bind(data.search_text())
-    .bind(&data.source_ref)
-    .bind(now)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    );
+    let done = bind_data(query, data)?
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     if done.rows_affected() == 0 {
         return Ok(false);
     }
@@ -324,3 +280,35 @@ pub async fn page_by_id(db: &Db, after: &str, limit: i64) -> ApiResult<Vec<Venue
     .await?;
     rows.into_iter().map(Venue::try_from).collect()
 }
+
+/// Binds the 23 stored fields of `data`, in column order from `name` to `source_ref` — the part
+/// of a row that insert and update write alike.
+fn bind_data<'q>(query: VenueQuery<'q>, data: &'q VenueData) -> ApiResult<VenueQuery<'q>> {
+    Ok(query
+        .bind(&data.name)
+        .bind(data.kind.as_str())
+        .bind(&data.address.street)
+        .bind(&data.address.house_number)
+        .bind(&data.address.postcode)
+        .bind(&data.address.city)
+        .bind(&data.address.country)
+        .bind(data.coordinates.latitude)
+        .bind(data.coordinates.longitude)
+        .bind(lat_band(data.coordinates.latitude))
+        .bind(&data.time_zone)
+        .bind(data.capacity.map(i64::from))
+        .bind(data.hourly_price.as_ref().map(HourlyPrice::cents))
+        .bind(data.hourly_price.as_ref().map(|p| p.currency.clone()))
+        .bind(Equipment::mask(&data.equipment))
+        .bind(data.opening_hours.as_ref().map(to_json).transpose()?)
+        .bind(&data.contact.phone)
+        .bind(&data.contact.email)
+        .bind(&data.website)
+        .bind(to_json(&data.photos)?)
+        .bind(to_json(&data.tags)?)
+        .bind(data.search_text())
+        .bind(&data.source_ref))
+}
+
+/// A venue statement under construction.
+type VenueQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
