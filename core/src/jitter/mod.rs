@@ -74,7 +74,10 @@ pub struct JitterConfig {
     pub capacity: usize,
     /// Share of frames allowed to arrive after their playout time (concealed instead).
     pub late_goal: f64,
-    /// How long the delay statistics remember (the target's slow-shrink time scale).
+    /// How long the delay statistics remember at least (the target's shrink time scale). The
+    /// policy stretches it until it spans [`TAIL_SAMPLES`] late frames at the goal, so
+    /// the default 2 s becomes 20 s at the default 0.25% goal (2.5 ms frames) and stays ~2 s
+    /// only for lax goals (≥ 2.5%), where a longer memory keeps a stale spike in the target.
     pub memory: Duration,
     /// Largest playout-rate correction used to steer the delay, as a fraction (0.005 = 0.5%).
     pub max_rate_correction: f64,
@@ -90,7 +93,7 @@ impl Default for JitterConfig {
             frame: FrameDuration::Ms2_5,
             capacity: 256,
             late_goal: 0.0025,
-            memory: Duration::from_secs(20),
+            memory: Duration::from_secs(2),
             max_rate_correction: 0.005,
             correction_time: Duration::from_secs(1),
             payload: PayloadFormat::Redundant,
