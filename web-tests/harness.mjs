@@ -5,9 +5,11 @@
 //
 // Binary lookup: $TUTTI_SERVER_BIN, else $CARGO_TARGET_DIR/debug/tutti-server, else
 // <repo>/target/debug/tutti-server. Browser: $CHROMIUM_PATH, else /usr/bin/chromium.
+// Editing the app: TUTTI_WEB_DIR=../server-reference/web serves /assets/* from that directory
+// instead of the copy embedded in the binary, so a JS/CSS change needs no cargo rebuild.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,6 +119,7 @@ export async function setup(t, { demo = false, browserArgs = [] } = {}) {
     async page({ viewport = DESKTOP, hash = '' } = {}) {
       const context = await browser.newContext({ viewport });
       const page = await context.newPage();
+      if (process.env.TUTTI_WEB_DIR) await serveFromDisk(context, process.env.TUTTI_WEB_DIR);
       const errors = [];
       page.on('pageerror', (e) => errors.push(e));
       page.on('console', (m) => {
@@ -127,6 +130,18 @@ export async function setup(t, { demo = false, browserArgs = [] } = {}) {
       return page;
     },
   };
+}
+
+const TYPES = { js: 'text/javascript', css: 'text/css', html: 'text/html' };
+
+/** Development aid: answers /assets/* requests from `dir` on disk (see the header comment). */
+async function serveFromDisk(context, dir) {
+  await context.route('**/assets/**', (route) => {
+    const rel = new URL(route.request().url()).pathname.replace(/^\/assets\//, '');
+    const file = path.resolve(dir, rel);
+    if (!file.startsWith(path.resolve(dir)) || !existsSync(file)) return route.fulfill({ status: 404 });
+    return route.fulfill({ body: readFileSync(file), contentType: TYPES[file.split('.').pop()] || 'application/octet-stream' });
+  });
 }
 
 /** Saves a full-page screenshot under web-tests/artifacts/<name>.png. */

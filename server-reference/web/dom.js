@@ -73,7 +73,7 @@ export function errorBox(error) {
 /** Replaces the container's content with the page heading and nodes; focuses the heading. */
 export function page(container, title, ...nodes) {
   const heading = h('h1', { tabindex: '-1' }, title);
-  container.replaceChildren(heading, ...nodes.flat());
+  container.replaceChildren(heading, ...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
   document.title = `${title} · Tutti`;
   return heading;
 }
