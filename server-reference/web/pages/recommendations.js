@@ -58,6 +58,12 @@ function sizeBars(root) {
   });
 }
 
+/** Why a recommendation request failed, in words (a 404 means the server has no such endpoint). */
+function unavailable(e) {
+  return e.status === 404 && e.code === 'not_found' && /route/.test(e.message)
+    ? 'this server does not offer them.' : e.message;
+}
+
 function modeField(id) {
   return field('Jam', { value: 'online', id }, {
     tag: 'select', options: [['online', 'Online'], ['in_person', 'In person']],
@@ -78,7 +84,7 @@ function musiciansSection(ctx) {
       sizeBars(out);
     } catch (e) {
       status.show('');
-      out.replaceChildren(errorBox(new Error(`Recommendations are not available right now: ${e.message}`)));
+      out.replaceChildren(errorBox(new Error(`Recommendations are not available right now: ${unavailable(e)}`)));
     }
   };
   const form = h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); load(); } },
@@ -143,7 +149,7 @@ function lineupSection(ctx) {
         }
       } catch (err) {
         status.show('');
-        out.replaceChildren(errorBox(new Error(`Line-ups are not available right now: ${err.message}`)));
+        out.replaceChildren(errorBox(new Error(`Line-ups are not available right now: ${unavailable(err)}`)));
       }
     },
   }, h('div', { class: 'grid' }, need, mode), h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Complete my line-up')));
