@@ -95,6 +95,63 @@ pub async fn fallback(request: Request) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
+
+    async fn get(method: Method, path: &str) -> Response {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .expect("valid request");
+        fallback(request).await
+    }
+
+    fn header<'a>(response: &'a Response, name: header::HeaderName) -> &'a str {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    #[tokio::test]
+    async fn serves_the_app_with_types_and_csp() {
+        for (path, content_type) in [
+            ("/", "text/html"),
+            ("/assets/app.js", "text/javascript"),
+            ("/assets/pages/login.js", "text/javascript"),
+            ("/assets/style.css", "text/css"),
+            ("/some/bookmarked/page", "text/html"),
+        ] {
+            let response = get(Method::GET, path).await;
+            assert_eq!(response.status(), StatusCode::OK, "{path}");
+            assert!(
+                header(&response, header::CONTENT_TYPE).starts_with(content_type),
+                "{path}"
+            );
+            let csp = header(&response, header::CONTENT_SECURITY_POLICY);
+            assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self';"));
+            assert_eq!(header(&response, header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+        }
+    }
+
+    #[tokio::test]
+    async fn api_paths_unknown_files_and_writes_are_not_the_app() {
+        for (method, path) in [
+            (Method::GET, "/api/v1/nope"),
+            (Method::GET, "/signal/x"),
+            (Method::POST, "/"),
+            (Method::GET, "/assets/missing.js"),
+            (Method::GET, "/assets/../Cargo.toml"),
+        ] {
+            let response = get(method.clone(), path).await;
+            assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+            assert!(
+                !header(&response, header::CONTENT_TYPE).starts_with("text/html"),
+                "{method} {path}"
+            );
+        }
+    }
 
     #[test]
     fn every_embedded_file_has_a_known_type() {
