@@ -106,7 +106,7 @@ mod tests {
         fallback(request).await
     }
 
-    fn header<'a>(response: &'a Response, name: header::HeaderName) -> &'a str {
+    fn header(response: &Response, name: header::HeaderName) -> &str {
         response
             .headers()
             .get(name)
