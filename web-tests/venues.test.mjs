@@ -63,6 +63,15 @@ test('search venues with filters, pages and a plot', async (t) => {
   await phone.getByRole('status').filter({ hasText: /Venues 1–/ }).waitFor();
   assert.equal(await phone.locator('svg.map rect.radius').count(), 1);
   await phone.waitForFunction(() => document.querySelector('ol.list li')?.textContent.includes('London'));
+  // Choosing London switched the price currency to GBP; a price ceiling holds for every result.
+  assert.equal(await phone.getByLabel('Currency').inputValue(), 'GBP');
+  await phone.getByLabel('Price per hour at most').fill('40');
+  await phone.getByRole('button', { name: 'Search' }).click();
+  await phone.getByRole('status').filter({ hasText: /Venues 1–\d+ of \d+|No venues match/ }).waitFor();
+  for (const text of await phone.getByRole('list', { name: 'Venues' }).locator(':scope > li').allTextContents()) {
+    const [, amount] = text.match(/([\d.]+) GBP\/h/);
+    assert.ok(Number(amount) <= 40, text);
+  }
   await screenshot(phone, 'venues-phone');
   assert.deepEqual([...page.errors, ...phone.errors], []);
 });

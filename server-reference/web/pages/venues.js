@@ -12,9 +12,11 @@ const KINDS = [['rehearsal_room', 'Rehearsal room'], ['recording_studio', 'Recor
 const EQUIPMENT = [['drum_kit', 'Drum kit'], ['pa_system', 'PA system'], ['guitar_amp', 'Guitar amp'],
   ['bass_amp', 'Bass amp'], ['keyboard', 'Keyboard'], ['piano', 'Piano'], ['microphones', 'Microphones'],
   ['mixing_desk', 'Mixing desk'], ['recording_gear', 'Recording gear'], ['stage_lighting', 'Stage lighting']];
-const CITIES = [['Berlin', 52.52, 13.405], ['Hamburg', 53.551, 9.993], ['London', 51.507, -0.128],
-  ['Paris', 48.857, 2.352], ['New York', 40.713, -74.006], ['São Paulo', -23.551, -46.633],
-  ['Tokyo', 35.676, 139.65]];
+/** Preset centres: name, latitude, longitude, local currency (prices are compared per currency). */
+const CITIES = [['Berlin', 52.52, 13.405, 'EUR'], ['Hamburg', 53.551, 9.993, 'EUR'],
+  ['London', 51.507, -0.128, 'GBP'], ['Paris', 48.857, 2.352, 'EUR'],
+  ['New York', 40.713, -74.006, 'USD'], ['São Paulo', -23.551, -46.633, 'BRL'],
+  ['Tokyo', 35.676, 139.65, 'JPY']];
 const DAYS = [['', 'Any day'], ['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'],
   ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday']];
 const KIND_LABEL = Object.fromEntries(KINDS);
@@ -168,7 +170,7 @@ export function render(container, _params, ctx) {
   city.control.addEventListener('change', () => {
     const c = CITIES.find(([n]) => n === city.control.value);
     if (c) {
-      [, lat.control.value, lon.control.value] = c;
+      [, lat.control.value, lon.control.value, currency.control.value] = c;
       syncBox();
     }
   });
@@ -227,6 +229,8 @@ export function render(container, _params, ctx) {
     role: 'search',
     onsubmit: (e) => {
       e.preventDefault();
+      openTime.control.setCustomValidity(openDay.control.value && !openTime.control.value
+        ? 'Pick a time too, or set "Open on" to any day.' : '');
       if (!form.reportValidity()) return;
       const num = (f) => (f.control.value === '' ? undefined : Number(f.control.value));
       const params = {
