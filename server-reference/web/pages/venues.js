@@ -113,7 +113,42 @@ function price(p) {
   return p ? `${p.amount.toFixed(2)} ${p.currency}/h` : 'price on request';
 }
 
-function venueItem(hit, n) {
+/**
+ * Favourite venues of the signed-in member: loaded once, toggled with PUT/DELETE. Each button
+ * is a toggle (`aria-pressed`) named after its venue, so a list of them stays distinguishable.
+ */
+async function favourites(ctx) {
+  if (!ctx.session.get()) return null;
+  const ids = new Set();
+  try {
+    (await ctx.api('GET', '/api/v1/me/favourite-venues?limit=100')).forEach((v) => ids.add(v.id));
+  } catch {
+    return null; // no favourites feature on this server: the list simply has no buttons
+  }
+  return {
+    button(hit) {
+      const b = h('button', { type: 'button', class: 'small', 'aria-label': `Favourite: ${hit.name}`,
+        'aria-pressed': String(ids.has(hit.id)) }, ids.has(hit.id) ? '★ Favourite' : '☆ Favourite');
+      b.addEventListener('click', async () => {
+        const on = !ids.has(hit.id);
+        b.disabled = true;
+        try {
+          await ctx.api(on ? 'PUT' : 'DELETE', `/api/v1/me/favourite-venues/${encodeURIComponent(hit.id)}`);
+          if (on) ids.add(hit.id); else ids.delete(hit.id);
+          b.setAttribute('aria-pressed', String(on));
+          b.textContent = on ? '★ Favourite' : '☆ Favourite';
+        } catch (e) {
+          ctx.notify(e.message, 'error');
+        } finally {
+          b.disabled = false;
+        }
+      });
+      return b;
+    },
+  };
+}
+
+function venueItem(hit, n, favs) {
   const a = hit.address || {};
   const address = [[a.street, a.house_number].filter(Boolean).join(' '), a.postcode, a.city].filter(Boolean).join(', ');
   return h('li', { 'data-n': n, id: `venue-${n}` },
@@ -125,11 +160,14 @@ function venueItem(hit, n) {
     address ? h('p', { class: 'meta' }, address) : null,
     hit.equipment?.length ? h('ul', { class: 'tags', 'aria-label': 'Equipment' },
       hit.equipment.map((e) => h('li', {}, EQUIPMENT_LABEL[e] || e))) : null,
-    hit.website ? h('p', {}, h('a', { href: hit.website, rel: 'noopener noreferrer', target: '_blank' }, 'Website')) : null);
+    h('div', { class: 'actions' },
+      hit.website ? h('a', { href: hit.website, rel: 'noopener noreferrer', target: '_blank' }, 'Website') : null,
+      favs ? favs.button(hit) : null));
 }
 
-export function render(container, _params, ctx) {
+export async function render(container, _params, ctx) {
   const ctxApi = ctx.api;
+  const favs = await favourites(ctx);
   const [cityName, cityLat, cityLon] = CITIES[0];
   const q = field('Name or address contains', { type: 'search', maxlength: 100 });
   const city = field('Near city', { value: cityName }, {
@@ -207,7 +245,7 @@ export function render(container, _params, ctx) {
       ? { kind: 'radius', lat: params.lat, lon: params.lon, radiusKm: params.radius_m / 1000 }
       : { kind: 'box', minLat: params.min_lat, minLon: params.min_lon, maxLat: params.max_lat, maxLon: params.max_lon };
     const list = h('ol', { class: 'list', start: first, 'aria-label': 'Venues' },
-      res.results.map((hit, i) => venueItem(hit, first + i)));
+      res.results.map((hit, i) => venueItem(hit, first + i, favs)));
     const pick = (n) => {
       list.querySelectorAll('li').forEach((li) => li.classList.toggle('picked', li.dataset.n === String(n)));
       document.getElementById(`venue-${n}`)?.scrollIntoView({ block: 'nearest' });
