@@ -68,8 +68,8 @@ test('phone layout, labels and contrast on every main page', async (t) => {
       }
       await page.goto(`${app.url}/#/${route}`);
       await page.getByRole('heading', { level: 1, name: title }).waitFor();
+      // Pages finish loading their data before the router clears aria-busy.
       await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));
-      await page.waitForTimeout(300); // let requests triggered on load settle before measuring
       await check(page, route, viewport);
     }
   }

@@ -261,33 +261,38 @@ export async function render(container, _params, ctx) {
           h('figcaption', { class: 'hint' }, 'Orange: search centre. Blue dots: venues on this page, numbered as in the list. Drawn locally; not to exact map projection.'))));
   };
 
+  /** Reads the filters and runs the search from the first page (resolves when shown). */
+  const submit = async () => {
+    openTime.control.setCustomValidity(openDay.control.value && !openTime.control.value
+      ? 'Pick a time too, or set "Open on" to any day.' : '');
+    if (!form.reportValidity()) return undefined;
+    const num = (f) => (f.control.value === '' ? undefined : Number(f.control.value));
+    const params = {
+      q: q.control.value.trim() || undefined,
+      kind: kinds.read().join(',') || undefined,
+      equipment: equipment.read().join(',') || undefined,
+      min_capacity: num(capacity),
+      max_price: num(maxPrice),
+      currency: maxPrice.control.value !== '' ? currency.control.value.trim().toUpperCase() : undefined,
+      open_day: openDay.control.value && openTime.control.value ? openDay.control.value : undefined,
+      open_time: openDay.control.value && openTime.control.value ? openTime.control.value : undefined,
+    };
+    if (areaKind.control.value === 'radius') {
+      Object.assign(params, { lat: num(lat), lon: num(lon), radius_m: Math.round(num(radius) * 1000) });
+    } else {
+      Object.assign(params, { lat: undefined, min_lat: num(minLat), min_lon: num(minLon), max_lat: num(maxLat), max_lon: num(maxLon) });
+    }
+    lastParams = params;
+    return search(0);
+  };
+
   const form = h('form', {
     class: 'card',
     novalidate: true,
     role: 'search',
     onsubmit: (e) => {
       e.preventDefault();
-      openTime.control.setCustomValidity(openDay.control.value && !openTime.control.value
-        ? 'Pick a time too, or set "Open on" to any day.' : '');
-      if (!form.reportValidity()) return;
-      const num = (f) => (f.control.value === '' ? undefined : Number(f.control.value));
-      const params = {
-        q: q.control.value.trim() || undefined,
-        kind: kinds.read().join(',') || undefined,
-        equipment: equipment.read().join(',') || undefined,
-        min_capacity: num(capacity),
-        max_price: num(maxPrice),
-        currency: maxPrice.control.value !== '' ? currency.control.value.trim().toUpperCase() : undefined,
-        open_day: openDay.control.value && openTime.control.value ? openDay.control.value : undefined,
-        open_time: openDay.control.value && openTime.control.value ? openTime.control.value : undefined,
-      };
-      if (areaKind.control.value === 'radius') {
-        Object.assign(params, { lat: num(lat), lon: num(lon), radius_m: Math.round(num(radius) * 1000) });
-      } else {
-        Object.assign(params, { lat: undefined, min_lat: num(minLat), min_lon: num(minLon), max_lat: num(maxLat), max_lon: num(maxLon) });
-      }
-      lastParams = params;
-      search(0);
+      submit();
     },
   },
   h('div', { class: 'grid' }, q, city, areaKind),
@@ -298,5 +303,5 @@ export async function render(container, _params, ctx) {
 
   page(container, 'Find a venue', form, status, results);
   // Start with the default search so the page opens on results.
-  form.requestSubmit();
+  await submit();
 }
