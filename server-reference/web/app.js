@@ -15,6 +15,7 @@ const ROUTES = {
   login: { module: './pages/login.js' },
   signup: { module: './pages/signup.js' },
   rooms: { module: './pages/room.js' },
+  musicians: { module: './pages/musician.js' },
 };
 const DEFAULT_ROUTE = 'lobby';
 

@@ -42,7 +42,7 @@ export function musicianCard(m, heading = 'h2', mode = 'online') {
   const instruments = (m.instruments || []).map((i) => `${i.name} (skill ${i.skill}/5, ${i.years} yr)`).join(', ');
   const details = h('details', {}, h('summary', {}, 'Why this score'), factorTable(m.factors || []));
   return h('li', { 'data-profile-id': m.profile_id },
-    h(heading, {}, m.display_name),
+    h(heading, {}, h('a', { href: `#/musicians/${encodeURIComponent(m.profile_id)}` }, m.display_name)),
     h('p', { class: 'meta' }, [instruments, m.city, m.distance_km != null ? `${Math.round(m.distance_km)} km away` : null]
       .filter(Boolean).join(' · ')),
     h('p', {}, h('strong', {}, `Match ${Math.round(m.score * 100)}%`), ' — ', m.reason),
