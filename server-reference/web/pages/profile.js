@@ -149,6 +149,7 @@ function profileForm(ctx, userId, profile) {
           lon.control.value = saved.coordinates.longitude;
         }
         status.show('Profile saved.', 'ok');
+        document.getElementById('no-profile-yet')?.remove();
       } catch (err) {
         errors.replaceChildren(errorBox(err));
       } finally {
@@ -208,6 +209,6 @@ export async function render(container, _params, ctx) {
     }
   }
   page(container, 'Your profile',
-    profile ? null : h('p', {}, 'You have no profile yet. Fill it in so other musicians can find you.'),
+    profile ? null : h('p', { id: 'no-profile-yet' }, 'You have no profile yet. Fill it in so other musicians can find you.'),
     profileForm(ctx, userId, profile), passwordForm(ctx));
 }
