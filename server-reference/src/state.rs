@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::lobby::Lobby;
 use crate::metrics::Metrics;
 use crate::rate_limit::AuthLimits;
+use crate::recommendations::live::LiveRecommender;
 use crate::signalling::Signalling;
 
 /// Name of the persisted JWT secret in `server_settings`.
@@ -55,6 +56,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The signalling relay's rooms, ICE servers and join limits.
     pub signalling: Signalling,
+    /// The in-memory recommender index over every profile.
+    pub recommender: LiveRecommender,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
             lobby: Lobby::new(),
             metrics: Arc::default(),
             signalling,
+            recommender: LiveRecommender::default(),
             config: Arc::new(config),
         };
         state.signalling.start(&state).await?;
@@ -88,6 +92,10 @@ impl AppState {
         if state.config.demo_data {
             crate::demo::seed_if_empty(&state).await?;
         }
+        state.recommender.reload(&state.db).await?;
+        state
+            .recommender
+            .spawn_refresh(state.db.clone(), state.config.recommender_refresh_secs);
         Ok(state)
     }
 
