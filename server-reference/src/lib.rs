@@ -6,7 +6,7 @@
 //! database, and `main.rs` only parses [`Config`], sets up logging, binds and serves.
 //!
 //! Modules: [`accounts`] (sign-up, tokens, roles, the [`accounts::AuthUser`] extractor),
-//! [`profiles`], [`rooms`] (with [`rooms::relay`], the API the signalling relay calls),
+//! [`profiles`], [`recommendations`] (endpoints and feedback over the [`recommend`] library), [`rooms`] (with [`rooms::relay`], the API the signalling relay calls),
 //! [`lobby`] (SSE), [`signalling`] (the WebSocket relay at `/signal`), [`venues`] (venue data:
 //! import, export, indexed search, favourites), [`demo`] (synthetic first-run data), [`db`]
 //! (storage), [`http`] (JSON and client-IP extractors), [`rate_limit`], [`metrics`], [`error`]
@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod profiles;
 pub mod rate_limit;
 pub mod recommend;
+pub mod recommendations;
 pub mod rooms;
 pub mod signalling;
 pub mod state;
@@ -86,6 +87,7 @@ pub fn app(state: AppState) -> Router {
         .merge(rooms::routes())
         .merge(lobby::routes())
         .merge(venues::routes())
+        .merge(recommendations::routes())
         .merge(signalling::routes())
         .split_for_parts();
     let api = Arc::new(api);
