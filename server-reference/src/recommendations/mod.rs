@@ -509,7 +509,7 @@ async fn venues(
         limit: MAX_LIMIT as usize,
         offset: 0,
     };
-    let hits = crate::venues::search::run(&state.db, &search)
+    let hits = crate::venues::search::run(&state.db, &state.venues, &search)
         .await?
         .results;
     let candidates: Vec<rank::Venue> = hits

@@ -80,7 +80,7 @@ function musiciansSection(ctx) {
     out.replaceChildren();
     try {
       const res = await ctx.api('GET', `/api/v1/recommendations/musicians${query({ mode: mode.control.value, limit: 20 })}`);
-      status.show(res.items.length ? `${res.items.length} musicians, best match first.` : 'No matches yet: add instruments, genres and a location to your profile.', 'ok');
+      status.show(res.items.length ? `${res.items.length} musician${res.items.length === 1 ? '' : 's'}, best match first.` : 'No matches yet: add instruments, genres and a location to your profile.', 'ok');
       out.replaceChildren(h('ol', { class: 'list', 'aria-label': 'Recommended musicians' }, res.items.map((m) => musicianCard(m, 'h3', res.mode))));
       sizeBars(out);
     } catch (e) {
