@@ -433,6 +433,7 @@ impl World {
                 network: Some(network),
                 jams_attended: 0,
                 no_shows: 0,
+                hidden: false,
             });
         }
         let mut world = World {

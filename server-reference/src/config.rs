@@ -66,6 +66,11 @@ pub struct Config {
     #[arg(long, env = "TUTTI_AUTH_RATE_PER_ACCOUNT", default_value_t = 10)]
     pub auth_rate_per_account: u32,
 
+    /// Seconds between full reloads of the in-memory recommender index from the database
+    /// (bounds how stale it is when several servers share one PostgreSQL); 0 = never.
+    #[arg(long, env = "TUTTI_RECOMMENDER_REFRESH_SECS", default_value_t = 300)]
+    pub recommender_refresh_secs: u64,
+
     /// Log format.
     #[arg(long, env = "TUTTI_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -6,11 +6,11 @@
 //! database, and `main.rs` only parses [`Config`], sets up logging, binds and serves.
 //!
 //! Modules: [`accounts`] (sign-up, tokens, roles, the [`accounts::AuthUser`] extractor),
-//! [`profiles`], [`rooms`] (with [`rooms::relay`], the API the signalling relay calls),
+//! [`profiles`], [`recommendations`] (endpoints and feedback over the [`recommend`] library), [`rooms`] (with [`rooms::relay`], the API the signalling relay calls),
 //! [`lobby`] (SSE), [`signalling`] (the WebSocket relay at `/signal`), [`venues`] (venue data:
 //! import, export, indexed search, favourites), [`demo`] (synthetic first-run data), [`db`]
 //! (storage), [`http`] (JSON and client-IP extractors), [`rate_limit`], [`metrics`], [`error`]
-//! (the one error body).
+//! (the one error body), [`web`] (the embedded web app at `/`).
 //!
 //! Run with: `cargo run --release -p tutti-server` (serves `127.0.0.1:8080`, database
 //! `tutti.db`; `--help` lists every flag and environment variable).
@@ -26,11 +26,13 @@ pub mod metrics;
 pub mod profiles;
 pub mod rate_limit;
 pub mod recommend;
+pub mod recommendations;
 pub mod rooms;
 pub mod signalling;
 pub mod state;
 pub mod validate;
 pub mod venues;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -85,6 +87,7 @@ pub fn app(state: AppState) -> Router {
         .merge(rooms::routes())
         .merge(lobby::routes())
         .merge(venues::routes())
+        .merge(recommendations::routes())
         .merge(signalling::routes())
         .split_for_parts();
     let api = Arc::new(api);
@@ -104,7 +107,7 @@ pub fn app(state: AppState) -> Router {
             get(move || async move { axum::Json(api.as_ref().clone()) }),
         )
         .route("/metrics", get(metrics::render))
-        .fallback(|| async { ApiError::NotFound("route") })
+        .fallback(web::fallback)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(
             state.clone(),

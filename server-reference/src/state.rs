@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::lobby::Lobby;
 use crate::metrics::Metrics;
 use crate::rate_limit::AuthLimits;
+use crate::recommendations::live::LiveRecommender;
 use crate::signalling::Signalling;
 use crate::venues::index::VenueIndex;
 
@@ -58,6 +59,8 @@ pub struct AppState {
     pub signalling: Signalling,
     /// The in-memory venue search index (follows the database's venue change log).
     pub venues: VenueIndex,
+    /// The in-memory recommender index over every profile.
+    pub recommender: LiveRecommender,
 }
 
 impl AppState {
@@ -85,6 +88,7 @@ impl AppState {
             metrics: Arc::default(),
             signalling,
             venues: VenueIndex::new(),
+            recommender: LiveRecommender::default(),
             config: Arc::new(config),
         };
         state.signalling.start(&state).await?;
@@ -93,6 +97,10 @@ impl AppState {
             crate::demo::seed_if_empty(&state).await?;
         }
         state.venues.sync(&state.db).await?;
+        state.recommender.reload(&state.db).await?;
+        state
+            .recommender
+            .spawn_refresh(state.db.clone(), state.config.recommender_refresh_secs);
         Ok(state)
     }
 

@@ -121,6 +121,14 @@ async fn load(state: &AppState, user_id: &str) -> ApiResult<Option<Profile>> {
     row.map(Profile::try_from).transpose()
 }
 
+/// Every stored profile (the recommender index loads them at start and on refresh).
+pub async fn load_all(db: &crate::db::Db) -> ApiResult<Vec<Profile>> {
+    let rows: Vec<ProfileRow> = sqlx::query_as(concat!("SELECT ", columns!(), " FROM profiles"))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.into_iter().map(Profile::try_from).collect()
+}
+
 /// Loads a profile `viewer` may read; otherwise 404.
 async fn load_readable(
     state: &AppState,
@@ -184,13 +192,15 @@ pub async fn insert(
         }),
         other => {
             other?;
-            Ok(Profile {
+            let profile = Profile {
                 user_id: user_id.to_owned(),
                 data,
                 demo,
                 created_at: now,
                 updated_at: now,
-            })
+            };
+            state.recommender.write().upsert_profile(&profile);
+            Ok(profile)
         }
     }
 }
@@ -292,11 +302,13 @@ async fn replace(
     .bind(&old.user_id)
     .execute(&state.db.pool)
     .await?;
-    Ok(axum::Json(Profile {
+    let profile = Profile {
         data,
         updated_at: now,
         ..old
-    }))
+    };
+    state.recommender.write().upsert_profile(&profile);
+    Ok(axum::Json(profile))
 }
 
 /// Delete a profile (owner or admin); the account stays.
@@ -313,5 +325,6 @@ async fn delete(
         .bind(&profile.user_id)
         .execute(&state.db.pool)
         .await?;
+    state.recommender.write().remove_profile(&profile.user_id);
     Ok(StatusCode::NO_CONTENT)
 }

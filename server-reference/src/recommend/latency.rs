@@ -55,6 +55,12 @@ pub fn from_distance(km: f64) -> LatencyEstimate {
     }
 }
 
+/// The farthest distance whose modelled one-way latency ([`from_distance`]) fits `budget_ms`
+/// (negative when even next door does not fit): the radius of the geographic candidate search.
+pub fn max_distance_km(budget_ms: f64) -> f64 {
+    (budget_ms - ACCESS_ALLOWANCE_MS) / (FIBRE_MS_PER_KM * ROUTE_FACTOR)
+}
+
 /// One-way latency from a measured RTT: half of it. Paths may be asymmetric, so the half is
 /// uncertain by 10% (at least 0.5 ms) for a pair, 25% (at least 2 ms) for a network pair, whose
 /// members' own last miles differ.

@@ -96,7 +96,7 @@ impl Recommender {
         }
         let s = self.position(seeker)?;
         let hood = cojam_neighbourhood(&self.graph, seeker);
-        let all = self.ranked(s, query, &hood, |_| true);
+        let reach = self.reach(s, query);
         // The widest pool the exact search can afford for this many needs; the beam search
         // takes over when that would be narrower than EXACT_POOL.
         let affordable = (EXACT_LIMIT as f64).powf(1.0 / needs.len() as f64).floor() as usize;
@@ -109,12 +109,18 @@ impl Recommender {
         let pools: Vec<Vec<usize>> = needs
             .iter()
             .map(|need| {
-                let id = self.vocab.get(INSTRUMENT, canonical_instrument(need));
-                all.iter()
-                    .map(|&(_, c)| c)
-                    .filter(|&c| {
-                        id.is_some_and(|i| self.prepared[c].plays.binary_search(&i).is_ok())
-                    })
+                // Candidates: the instrument's visible players within reach (index postings).
+                let players = self
+                    .vocab
+                    .get(INSTRUMENT, canonical_instrument(need))
+                    .map_or(&[][..], |i| self.candidates.players(i));
+                let within = players
+                    .iter()
+                    .filter(|&&c| reach.contains(&self.members[c as usize], c))
+                    .map(|&c| c as usize);
+                self.ranked(s, query, &hood, within)
+                    .into_iter()
+                    .map(|(_, c)| c)
                     .take(per_need)
                     .collect()
             })
@@ -171,7 +177,7 @@ impl Recommender {
     ) -> Result<Option<GreedyLineup>, RecommendError> {
         let s = self.position(seeker)?;
         let hood = cojam_neighbourhood(&self.graph, seeker);
-        let all = self.ranked(s, query, &hood, |_| true);
+        let all = self.ranked(s, query, &hood, 0..self.members.len());
         let mut chosen: Vec<usize> = Vec::new();
         for need in needs {
             let id = self.vocab.get(INSTRUMENT, canonical_instrument(need));

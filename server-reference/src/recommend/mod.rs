@@ -37,6 +37,7 @@
 
 mod explain;
 pub mod factors;
+pub mod index;
 pub mod latency;
 pub mod lineup;
 pub mod model;
@@ -215,14 +216,20 @@ impl Vocabulary {
     }
 }
 
-/// The recommender over one population.
+/// The recommender over one population, kept current by [`Recommender::upsert`] and
+/// [`Recommender::remove`] (each touches one member and the index, never the population).
 #[derive(Debug)]
 pub struct Recommender {
     members: Vec<Candidate>,
     index: HashMap<MemberId, usize>,
     prepared: Vec<Prepared>,
     vocab: Vocabulary,
+    /// Members carrying each tag (genres and influences), for `tag_weight`.
+    df: Vec<u32>,
     tag_weight: Vec<f64>,
+    /// Fitted once on the first population: later bios reuse its document frequencies.
+    bio_model: BioModel,
+    candidates: index::CandidateIndex,
     rtts: RttTable,
     graph: CoJamGraph,
     weights: Weights,
@@ -243,64 +250,151 @@ impl Recommender {
                 }
             }
         }
-        let members = unique;
-        let bios: Vec<&str> = members.iter().map(|m| m.bio.as_str()).collect();
+        let bios: Vec<&str> = unique.iter().map(|m| m.bio.as_str()).collect();
         let bio_model = BioModel::fit(&bios);
-        let mut vocab = Vocabulary::default();
-        let prepared: Vec<Prepared> = members
-            .iter()
-            .map(|m| {
-                let plays = vocab.intern_all(
-                    INSTRUMENT,
-                    m.instruments.iter().map(|i| &i.name),
-                    canonical_instrument,
-                );
-                let seeks = vocab.intern_all(INSTRUMENT, &m.looking_for, canonical_instrument);
-                let mut goals = m.goals.clone();
-                goals.sort_unstable();
-                goals.dedup();
-                let slots: Vec<(u8, u16, u16)> = m
-                    .availability
-                    .iter()
-                    .map(|s| (s.day, s.start_min, s.end_min))
-                    .collect();
-                Prepared {
-                    plays,
-                    seeks,
-                    genres: vocab.intern_all(GENRE, &m.genres, canonical_tag),
-                    influences: vocab.intern_all(INFLUENCE, &m.influences, canonical_tag),
-                    bio: bio_model.vector(&m.bio),
-                    week: factors::utc_week(&slots, m.utc_offset_min),
-                    level: m
-                        .instruments
-                        .iter()
-                        .map(|i| factors::level(i.skill, i.years))
-                        .reduce(f64::max),
-                    goals,
-                }
-            })
-            .collect();
-        // Tag weights w = ln(1 + N / df), from how many members carry each tag.
-        let mut df = vec![0u32; vocab.display.len()];
-        for p in &prepared {
-            for &t in p.genres.iter().chain(&p.influences) {
-                df[t as usize] += 1;
-            }
-        }
-        let n = members.len().max(1) as f64;
-        let tag_weight = df
-            .iter()
-            .map(|&d| (1.0 + n / f64::from(d.max(1))).ln())
-            .collect();
-        Recommender {
-            members,
-            index,
-            prepared,
-            vocab,
-            tag_weight,
+        let mut rec = Recommender {
+            members: Vec::with_capacity(unique.len()),
+            index: HashMap::with_capacity(unique.len()),
+            prepared: Vec::with_capacity(unique.len()),
+            vocab: Vocabulary::default(),
+            df: Vec::new(),
+            tag_weight: Vec::new(),
+            bio_model,
+            candidates: index::CandidateIndex::default(),
             rtts,
             graph,
             weights: Weights::default(),
+        };
+        for m in unique {
+            rec.insert_one(m);
+        }
+        rec.refresh_tag_weights();
+        rec
+    }
+
+    /// Adds a member or replaces the member with the same id.
+    pub fn upsert(&mut self, member: Candidate) {
+        self.insert_one(member);
+        self.refresh_tag_weights();
+    }
+
+    /// Removes a member; returns whether it was there.
+    pub fn remove(&mut self, id: MemberId) -> bool {
+        let Some(i) = self.index.remove(&id) else {
+            return false;
+        };
+        let last = self.members.len() - 1;
+        self.unlink(i);
+        if i != last {
+            self.unlink(last);
+        }
+        self.members.swap_remove(i);
+        self.prepared.swap_remove(i);
+        if i != last {
+            self.index.insert(self.members[i].id, i);
+            self.link(i);
+        }
+        self.refresh_tag_weights();
+        true
+    }
+
+    /// The measured round-trip times, to record new ones.
+    pub fn rtts_mut(&mut self) -> &mut RttTable {
+        &mut self.rtts
+    }
+
+    /// Replaces the co-jam graph.
+    pub fn set_graph(&mut self, graph: CoJamGraph) {
+        self.graph = graph;
+    }
+
+    /// The co-jam graph, to record new jams.
+    pub fn graph_mut(&mut self) -> &mut CoJamGraph {
+        &mut self.graph
+    }
+
+    fn insert_one(&mut self, m: Candidate) {
+        let p = self.prepare(&m);
+        match self.index.get(&m.id).copied() {
+            Some(i) => {
+                self.unlink(i);
+                self.members[i] = m;
+                self.prepared[i] = p;
+                self.link(i);
+            }
+            None => {
+                let i = self.members.len();
+                self.index.insert(m.id, i);
+                self.members.push(m);
+                self.prepared.push(p);
+                self.link(i);
+            }
+        }
+    }
+
+    /// Counts member `i`'s tags and files them in the candidate index.
+    fn link(&mut self, i: usize) {
+        let p = &self.prepared[i];
+        self.df.resize(self.vocab.display.len(), 0);
+        for &t in p.genres.iter().chain(&p.influences) {
+            self.df[t as usize] += 1;
+        }
+        if !self.members[i].hidden {
+            self.candidates.add(i, p, &self.members[i]);
+        }
+    }
+
+    /// Undoes [`Recommender::link`].
+    fn unlink(&mut self, i: usize) {
+        let p = &self.prepared[i];
+        for &t in p.genres.iter().chain(&p.influences) {
+            self.df[t as usize] = self.df[t as usize].saturating_sub(1);
+        }
+        if !self.members[i].hidden {
+            self.candidates.remove(i, p, &self.members[i]);
+        }
+    }
+
+    /// Tag weights w = ln(1 + N / df), from how many members carry each tag.
+    fn refresh_tag_weights(&mut self) {
+        let n = self.members.len().max(1) as f64;
+        self.df.resize(self.vocab.display.len(), 0);
+        self.tag_weight = self
+            .df
+            .iter()
+            .map(|&d| (1.0 + n / f64::from(d.max(1))).ln())
+            .collect();
+    }
+
+    fn prepare(&mut self, m: &Candidate) -> Prepared {
+        let vocab = &mut self.vocab;
+        let plays = vocab.intern_all(
+            INSTRUMENT,
+            m.instruments.iter().map(|i| &i.name),
+            canonical_instrument,
+        );
+        let seeks = vocab.intern_all(INSTRUMENT, &m.looking_for, canonical_instrument);
+        let mut goals = m.goals.clone();
+        goals.sort_unstable();
+        goals.dedup();
+        let slots: Vec<(u8, u16, u16)> = m
+            .availability
+            .iter()
+            .map(|s| (s.day, s.start_min, s.end_min))
+            .collect();
+        Prepared {
+            plays,
+            seeks,
+            genres: vocab.intern_all(GENRE, &m.genres, canonical_tag),
+            influences: vocab.intern_all(INFLUENCE, &m.influences, canonical_tag),
+            bio: self.bio_model.vector(&m.bio),
+            week: factors::utc_week(&slots, m.utc_offset_min),
+            level: m
+                .instruments
+                .iter()
+                .map(|i| factors::level(i.skill, i.years))
+                .reduce(f64::max),
+            goals,
         }
     }
 
@@ -336,12 +430,35 @@ impl Recommender {
     ) -> Result<Vec<Recommendation>, RecommendError> {
         let s = self.position(seeker)?;
         let hood = factors::cojam_neighbourhood(&self.graph, seeker);
-        let mut ranked = self.ranked(s, query, &hood, |_| true);
+        let ranked = self.top_indexed(s, query, &hood, query.limit);
+        Ok(self.explain_all(s, query, &hood, ranked))
+    }
+
+    /// [`Recommender::recommend`] by scoring every member: the reference the index is tested
+    /// and benchmarked against.
+    pub fn recommend_full_scan(
+        &self,
+        seeker: MemberId,
+        query: &Query,
+    ) -> Result<Vec<Recommendation>, RecommendError> {
+        let s = self.position(seeker)?;
+        let hood = factors::cojam_neighbourhood(&self.graph, seeker);
+        let mut ranked = self.ranked(s, query, &hood, 0..self.members.len());
         ranked.truncate(query.limit);
-        Ok(ranked
+        Ok(self.explain_all(s, query, &hood, ranked))
+    }
+
+    fn explain_all(
+        &self,
+        s: usize,
+        query: &Query,
+        hood: &HashMap<MemberId, CoJamEvidence>,
+        ranked: Vec<(f64, usize)>,
+    ) -> Vec<Recommendation> {
+        ranked
             .into_iter()
-            .filter_map(|(_, c)| self.evaluate(s, c, query, &hood, true))
-            .collect())
+            .filter_map(|(_, c)| self.evaluate(s, c, query, hood, true))
+            .collect()
     }
 
     /// Scores one pair from `seeker`'s side, with the breakdown and reason; `None` when the pair
@@ -353,30 +470,37 @@ impl Recommender {
         query: &Query,
     ) -> Result<Option<Recommendation>, RecommendError> {
         let (s, c) = (self.position(seeker)?, self.position(candidate)?);
-        if s == c {
+        if s == c || self.members[c].hidden {
             return Ok(None);
         }
         let hood = factors::cojam_neighbourhood(&self.graph, seeker);
         Ok(self.evaluate(s, c, query, &hood, true))
     }
 
-    /// Every feasible candidate that passes `keep`, as (score, position), best first.
+    /// Every feasible, visible candidate among `candidates`, as (score, position), best first.
     fn ranked(
         &self,
         s: usize,
         query: &Query,
         hood: &HashMap<MemberId, CoJamEvidence>,
-        keep: impl Fn(usize) -> bool,
+        candidates: impl Iterator<Item = usize>,
     ) -> Vec<(f64, usize)> {
-        let mut scored: Vec<(f64, usize)> = (0..self.members.len())
-            .filter(|&c| c != s && keep(c) && !query.exclude.contains(&self.members[c].id))
+        let mut scored: Vec<(f64, usize)> = candidates
+            .filter(|&c| {
+                c != s && !self.members[c].hidden && !query.exclude.contains(&self.members[c].id)
+            })
             .filter_map(|c| Some((self.evaluate(s, c, query, hood, false)?.score, c)))
             .collect();
+        self.sort_ranked(&mut scored);
+        scored
+    }
+
+    /// Best first, ties by member id.
+    fn sort_ranked(&self, scored: &mut [(f64, usize)]) {
         scored.sort_by(|a, b| {
             b.0.total_cmp(&a.0)
                 .then(self.members[a.1].id.cmp(&self.members[b.1].id))
         });
-        scored
     }
 
     /// The whole score of candidate `c` for seeker `s`. Notes (and the reason) only when

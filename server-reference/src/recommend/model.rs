@@ -102,6 +102,9 @@ pub struct Candidate {
     pub jams_attended: u32,
     /// Agreed jams the member did not show up for.
     pub no_shows: u32,
+    /// Never recommended to anyone (a private profile); the member may still ask for
+    /// recommendations.
+    pub hidden: bool,
 }
 
 /// The ensemble-performance threshold: beyond ~25 ms one-way, players stop keeping time together.
@@ -114,6 +117,20 @@ pub const DEFAULT_MAX_LATENCY_MS: f64 = 25.0;
 pub struct RttTable {
     pairs: HashMap<(MemberId, MemberId), f64>,
     networks: HashMap<(NetworkId, NetworkId), f64>,
+    /// Who has a measurement with whom, so candidate generation can reach a measured partner
+    /// without scanning every pair.
+    member_partners: HashMap<MemberId, Vec<MemberId>>,
+    network_partners: HashMap<NetworkId, Vec<NetworkId>>,
+}
+
+/// Adds `b` to `a`'s list and `a` to `b`'s, once.
+fn link<T: Copy + Eq + std::hash::Hash>(lists: &mut HashMap<T, Vec<T>>, a: T, b: T) {
+    for (x, y) in [(a, b), (b, a)] {
+        let list = lists.entry(x).or_default();
+        if !list.contains(&y) {
+            list.push(y);
+        }
+    }
 }
 
 fn ordered<T: Ord>(a: T, b: T) -> (T, T) {
@@ -126,6 +143,7 @@ impl RttTable {
     pub fn insert_pair(&mut self, a: MemberId, b: MemberId, rtt_ms: f64) {
         if rtt_ms.is_finite() && rtt_ms >= 0.0 {
             self.pairs.insert(ordered(a, b), rtt_ms);
+            link(&mut self.member_partners, a, b);
         }
     }
 
@@ -133,6 +151,7 @@ impl RttTable {
     pub fn insert_network(&mut self, a: NetworkId, b: NetworkId, rtt_ms: f64) {
         if rtt_ms.is_finite() && rtt_ms >= 0.0 {
             self.networks.insert(ordered(a, b), rtt_ms);
+            link(&mut self.network_partners, a, b);
         }
     }
 
@@ -144,6 +163,16 @@ impl RttTable {
     /// The RTT measured between two networks.
     pub fn network(&self, a: NetworkId, b: NetworkId) -> Option<f64> {
         self.networks.get(&ordered(a, b)).copied()
+    }
+
+    /// The members with an RTT measured to `a`.
+    pub fn measured_members(&self, a: MemberId) -> &[MemberId] {
+        self.member_partners.get(&a).map_or(&[], Vec::as_slice)
+    }
+
+    /// The networks with an RTT measured to `a` (`a` itself included if measured).
+    pub fn measured_networks(&self, a: NetworkId) -> &[NetworkId] {
+        self.network_partners.get(&a).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -182,6 +211,29 @@ impl CoJamGraph {
                 None => list.push(CoJam {
                     partner: y,
                     jams: 1,
+                    rating,
+                }),
+            }
+        }
+    }
+
+    /// Sets a pair's summary directly (as stored: jam count and mean rating, clamped to 1–5),
+    /// replacing what was recorded. Self-loops, zero jams and non-finite ratings are ignored.
+    pub fn set_pair(&mut self, a: MemberId, b: MemberId, jams: u32, rating: f64) {
+        if a == b || jams == 0 || !rating.is_finite() {
+            return;
+        }
+        let rating = rating.clamp(1.0, 5.0);
+        for (x, y) in [(a, b), (b, a)] {
+            let list = self.edges.entry(x).or_default();
+            match list.iter_mut().find(|e| e.partner == y) {
+                Some(e) => {
+                    e.jams = jams;
+                    e.rating = rating;
+                }
+                None => list.push(CoJam {
+                    partner: y,
+                    jams,
                     rating,
                 }),
             }

@@ -96,6 +96,7 @@ fn population(seed: u64, n: u64) -> (Vec<Candidate>, RttTable, CoJamGraph) {
             network: Some(NetworkId(g.below(8))),
             jams_attended: g.below(20) as u32,
             no_shows: g.below(3) as u32,
+            hidden: g.below(12) == 0,
         })
         .collect();
     let mut rtts = RttTable::default();
@@ -156,7 +157,7 @@ fn online_cutoff_holds_for_both_sides() {
         for c in rec
             .members()
             .iter()
-            .filter(|c| c.id != seeker && !shown.contains(&c.id))
+            .filter(|c| c.id != seeker && !c.hidden && !shown.contains(&c.id))
         {
             let e = latency::estimate(s, c, &rec.rtts);
             assert!(!latency::online_feasible(e, latency::budget_ms(s, c)));
@@ -195,6 +196,9 @@ fn symmetric_factors_are_symmetric() {
         q.max_travel_km = 5000.0;
         for a in (0..120).step_by(5).map(MemberId) {
             for b in (1..120).step_by(9).map(MemberId) {
+                if rec.member(a).unwrap().hidden || rec.member(b).unwrap().hidden {
+                    continue; // hidden members are never scored as candidates
+                }
                 let ab = rec.score(a, b, &q).unwrap();
                 let ba = rec.score(b, a, &q).unwrap();
                 assert_eq!(ab.is_some(), ba.is_some(), "feasibility is symmetric");
@@ -428,4 +432,79 @@ fn many_needs_use_the_beam_search() {
         })
         .count();
     assert!(found > 0);
+}
+
+/// The indexed top list equals the full scan's, for every seeker sampled, both modes, with
+/// exclusions, on a fresh index and on one changed by upserts and removals.
+fn assert_index_matches_full_scan(rec: &Recommender, seed: u64) {
+    let ids: Vec<MemberId> = rec.members().iter().map(|m| m.id).collect();
+    for (k, &seeker) in ids.iter().enumerate().filter(|(k, _)| k % 7 == 0) {
+        for mode in [Mode::Online, Mode::InPerson] {
+            for limit in [1, 10, 40] {
+                let mut q = Query::new(mode, limit);
+                q.exclude.insert(ids[(k * 31 + 5) % ids.len()]);
+                let fast = rec.recommend(seeker, &q).unwrap();
+                let full = rec.recommend_full_scan(seeker, &q).unwrap();
+                assert_eq!(
+                    fast, full,
+                    "seed {seed}, seeker {seeker:?}, {mode:?}, top {limit}"
+                );
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn index_results_equal_full_scan(seed in 0u64..1_000_000) {
+        let (members, rtts, graph) = population(seed, 150);
+        let mut rec = Recommender::new(members.clone(), rtts, graph);
+        assert_index_matches_full_scan(&rec, seed);
+        // Change the population: remove some, move and re-tag others, add new ones.
+        let mut g = Gen(seed ^ 0xABCD);
+        for m in members.iter().filter(|_| g.below(5) == 0) {
+            rec.remove(m.id);
+        }
+        for m in &members {
+            if g.below(5) != 0 {
+                continue;
+            }
+            let mut changed = m.clone();
+            changed.location = Some(GeoPoint { lat: 45.0 + 5.0 * g.unit(), lon: 5.0 * g.unit() });
+            changed.looking_for = vec![g.pick(&INSTRUMENTS).into()];
+            changed.genres.push(g.pick(&GENRES).into());
+            changed.hidden = g.below(4) == 0;
+            rec.upsert(changed);
+        }
+        assert!(!rec.remove(MemberId(999_999)));
+        assert_index_matches_full_scan(&rec, seed);
+    }
+}
+
+#[test]
+fn hidden_members_are_never_recommended_but_may_ask() {
+    let rec = recommender(3, 300);
+    let hidden: Vec<MemberId> = rec
+        .members()
+        .iter()
+        .filter(|m| m.hidden)
+        .map(|m| m.id)
+        .collect();
+    assert!(!hidden.is_empty());
+    for &seeker in &hidden {
+        for mode in [Mode::Online, Mode::InPerson] {
+            let top = rec.recommend(seeker, &Query::new(mode, 300)).unwrap();
+            assert!(top.iter().all(|r| !hidden.contains(&r.member)));
+        }
+    }
+    let some = rec.members().iter().find(|m| !m.hidden).unwrap().id;
+    let top = rec.recommend(some, &Query::new(Mode::Online, 300)).unwrap();
+    assert!(top.iter().all(|r| !hidden.contains(&r.member)));
+    assert!(
+        rec.score(some, hidden[0], &Query::new(Mode::Online, 1))
+            .unwrap()
+            .is_none()
+    );
 }

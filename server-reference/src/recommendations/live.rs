@@ -1,0 +1,460 @@
+//! The live recommender: the [`Recommender`] over every stored profile, with its measured RTTs,
+//! co-jam graph and attendance, kept in memory so a request never loads the population.
+//!
+//! Built once at start ([`LiveRecommender::reload`]); each profile write upserts or removes one
+//! member and each feedback write updates the pairs it touched (see [`super::feedback`]), so a
+//! single server is never stale. Several servers sharing one PostgreSQL see each other's writes
+//! only through the periodic full reload (`--recommender-refresh-secs`, default 300 s): that is
+//! the bound on staleness across instances.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use sqlx::Row;
+
+use crate::db::Db;
+use crate::error::ApiResult;
+use crate::profiles::model::{Goal as ProfileGoal, Instrument, Visibility, Weekday};
+use crate::profiles::{self, Profile};
+use crate::recommend::{
+    Candidate, CoJamGraph, GeoPoint, Goal, InstrumentSkill, MemberId, NetworkId, Recommender,
+    RttTable, Slot,
+};
+
+/// How many of a pair's latest RTT reports the median is taken over.
+pub const RTT_WINDOW: usize = 20;
+/// The rating a jam pair counts with when neither side rated the other.
+pub const UNRATED: f64 = 3.0;
+
+/// What a recommendation shows about a member (only fields every member may read).
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// The user id (= profile id).
+    pub user_id: String,
+    /// Display name.
+    pub display_name: String,
+    /// Instruments with skill and years.
+    pub instruments: Vec<Instrument>,
+    /// City, if given.
+    pub city: Option<String>,
+}
+
+/// Everything behind the lock.
+#[derive(Debug)]
+pub struct Population {
+    /// The recommender.
+    pub rec: Recommender,
+    ids: HashMap<String, MemberId>,
+    listings: HashMap<MemberId, Listing>,
+    /// Attended and no-show counts per member.
+    attendance: HashMap<MemberId, (u32, u32)>,
+    /// Each member's latest reported access network.
+    member_network: HashMap<MemberId, NetworkId>,
+    networks: HashMap<String, NetworkId>,
+    next_id: u64,
+}
+
+impl Population {
+    fn empty() -> Self {
+        Self {
+            rec: Recommender::new(Vec::new(), RttTable::default(), CoJamGraph::default()),
+            ids: HashMap::new(),
+            listings: HashMap::new(),
+            attendance: HashMap::new(),
+            member_network: HashMap::new(),
+            networks: HashMap::new(),
+            next_id: 0,
+        }
+    }
+
+    /// The member number of a user id, assigning one if new.
+    fn member_id(&mut self, user_id: &str) -> MemberId {
+        if let Some(&id) = self.ids.get(user_id) {
+            return id;
+        }
+        let id = MemberId(self.next_id);
+        self.next_id += 1;
+        self.ids.insert(user_id.to_owned(), id);
+        id
+    }
+
+    /// The member number of a user id with a profile in the index.
+    pub fn member(&self, user_id: &str) -> Option<MemberId> {
+        self.ids
+            .get(user_id)
+            .copied()
+            .filter(|id| self.listings.contains_key(id))
+    }
+
+    /// What may be shown about a member.
+    pub fn listing(&self, id: MemberId) -> Option<&Listing> {
+        self.listings.get(&id)
+    }
+
+    /// The id of a network label, assigning one if new.
+    fn network_id(&mut self, label: &str) -> NetworkId {
+        let next = NetworkId(self.networks.len() as u64);
+        *self.networks.entry(label.to_owned()).or_insert(next)
+    }
+
+    fn candidate(&self, id: MemberId, p: &Profile) -> Candidate {
+        let (attended, no_shows) = self.attendance.get(&id).copied().unwrap_or_default();
+        candidate(
+            id,
+            p,
+            attended,
+            no_shows,
+            self.member_network.get(&id).copied(),
+        )
+    }
+
+    /// Adds or replaces a profile.
+    pub fn upsert_profile(&mut self, p: &Profile) {
+        let id = self.member_id(&p.user_id);
+        let c = self.candidate(id, p);
+        self.listings.insert(
+            id,
+            Listing {
+                user_id: p.user_id.clone(),
+                display_name: p.data.display_name.clone(),
+                instruments: p.data.instruments.clone(),
+                city: p.data.city.clone(),
+            },
+        );
+        self.rec.upsert(c);
+    }
+
+    /// Removes a profile.
+    pub fn remove_profile(&mut self, user_id: &str) {
+        if let Some(&id) = self.ids.get(user_id) {
+            self.listings.remove(&id);
+            self.rec.remove(id);
+        }
+    }
+
+    /// Re-files a member whose attendance or network changed.
+    fn refresh_member(&mut self, id: MemberId) {
+        if let Some(mut c) = self.rec.member(id).cloned() {
+            let (attended, no_shows) = self.attendance.get(&id).copied().unwrap_or_default();
+            c.jams_attended = attended;
+            c.no_shows = no_shows;
+            c.network = self.member_network.get(&id).copied();
+            self.rec.upsert(c);
+        }
+    }
+}
+
+/// Minutes after midnight of a validated `HH:MM`.
+fn minutes(hhmm: &str) -> u16 {
+    let (h, m) = hhmm.split_once(':').unwrap_or(("0", "0"));
+    h.parse::<u16>().unwrap_or(0) * 60 + m.parse::<u16>().unwrap_or(0)
+}
+
+/// A stored profile as the recommender sees it. Private profiles are hidden (never
+/// recommended). Time zones are not resolved (no time-zone database): availability compares
+/// local times as if both were in the same zone.
+pub fn candidate(
+    id: MemberId,
+    p: &Profile,
+    jams_attended: u32,
+    no_shows: u32,
+    network: Option<NetworkId>,
+) -> Candidate {
+    let d = &p.data;
+    let day = |w: Weekday| match w {
+        Weekday::Mon => 0,
+        Weekday::Tue => 1,
+        Weekday::Wed => 2,
+        Weekday::Thu => 3,
+        Weekday::Fri => 4,
+        Weekday::Sat => 5,
+        Weekday::Sun => 6,
+    };
+    Candidate {
+        id,
+        instruments: d
+            .instruments
+            .iter()
+            .map(|i| InstrumentSkill {
+                name: i.name.clone(),
+                skill: i.skill,
+                years: i.years_played,
+            })
+            .collect(),
+        genres: d.genres.clone(),
+        influences: d.influences.clone(),
+        bio: d.bio.clone(),
+        location: d.coordinates.map(|c| GeoPoint {
+            lat: c.latitude,
+            lon: c.longitude,
+        }),
+        utc_offset_min: 0,
+        availability: d
+            .availability
+            .iter()
+            .map(|s| Slot {
+                day: day(s.day),
+                start_min: minutes(&s.start),
+                end_min: minutes(&s.end),
+            })
+            .collect(),
+        looking_for: d.looking_for.instruments.clone(),
+        goals: d
+            .looking_for
+            .goals
+            .iter()
+            .map(|g| match g {
+                ProfileGoal::CasualJam => Goal::CasualJam,
+                ProfileGoal::Band => Goal::Band,
+                ProfileGoal::SessionWork => Goal::SessionWork,
+                ProfileGoal::Gigs => Goal::Gigs,
+            })
+            .collect(),
+        max_latency_ms: d.max_latency_ms.map(f64::from),
+        network,
+        jams_attended,
+        no_shows,
+        hidden: d.visibility == Visibility::Private,
+    }
+}
+
+/// The shared live recommender.
+#[derive(Debug, Clone)]
+pub struct LiveRecommender(Arc<RwLock<Population>>);
+
+impl Default for LiveRecommender {
+    fn default() -> Self {
+        Self(Arc::new(RwLock::new(Population::empty())))
+    }
+}
+
+impl LiveRecommender {
+    /// Read access (a panic while writing leaves consistent-enough data: recover the guard).
+    pub fn read(&self) -> RwLockReadGuard<'_, Population> {
+        self.0.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Write access.
+    pub fn write(&self) -> RwLockWriteGuard<'_, Population> {
+        self.0.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Rebuilds everything from the database and swaps it in.
+    pub async fn reload(&self, db: &Db) -> ApiResult<()> {
+        let profiles = profiles::load_all(db).await?;
+        let feedback = Feedback::load(db).await?;
+        let population = tokio::task::spawn_blocking(move || feedback.build(&profiles))
+            .await
+            .map_err(|e| crate::ApiError::Internal(format!("index build failed: {e}")))?;
+        *self.write() = population;
+        Ok(())
+    }
+
+    /// Reloads every `secs` seconds while the server runs (the task ends with the last clone).
+    pub fn spawn_refresh(&self, db: Db, secs: u64) {
+        if secs == 0 {
+            return;
+        }
+        let weak = Arc::downgrade(&self.0);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(secs));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(inner) = weak.upgrade() else { return };
+                if let Err(e) = LiveRecommender(inner).reload(&db).await {
+                    tracing::warn!(error = %e, "recommender refresh failed");
+                }
+            }
+        });
+    }
+}
+
+/// One stored RTT report: (user_a, user_b, rtt, network_a, network_b).
+type RttRow = (String, String, f64, Option<String>, Option<String>);
+
+/// The stored feedback, read in full for a (re)build.
+struct Feedback {
+    /// (jam, user, attended)
+    jam_members: Vec<(String, String, bool)>,
+    /// (jam, rater, ratee, rating)
+    ratings: Vec<(String, String, String, i64)>,
+    /// (user_a, user_b, rtt, network_a, network_b), newest first.
+    rtts: Vec<RttRow>,
+}
+
+impl Feedback {
+    async fn load(db: &Db) -> ApiResult<Self> {
+        let jam_members = sqlx::query("SELECT jam_id, user_id, attended FROM jam_members")
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get::<i64, _>(2)? != 0)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        let ratings = sqlx::query("SELECT jam_id, rater_id, ratee_id, rating FROM jam_ratings")
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        let rtts = sqlx::query(
+            "SELECT user_a, user_b, rtt_ms, network_a, network_b FROM rtt_measurements \
+             ORDER BY measured_at DESC, id",
+        )
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                r.try_get(1)?,
+                r.try_get(2)?,
+                r.try_get(3)?,
+                r.try_get(4)?,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+        Ok(Self {
+            jam_members,
+            ratings,
+            rtts,
+        })
+    }
+
+    fn build(self, profiles: &[Profile]) -> Population {
+        let mut pop = Population::empty();
+        // Number everyone first so feedback can refer to them.
+        for p in profiles {
+            pop.member_id(&p.user_id);
+        }
+        // Attendance, and co-jam pairs from jams both attended.
+        let mut jams: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (jam, user, attended) in &self.jam_members {
+            let id = pop.member_id(user);
+            let entry = pop.attendance.entry(id).or_default();
+            if *attended {
+                entry.0 += 1;
+                jams.entry(jam).or_default().push(user);
+            } else {
+                entry.1 += 1;
+            }
+        }
+        let mut ratings: HashMap<(&str, &str, &str), Vec<i64>> = HashMap::new();
+        for (jam, rater, ratee, rating) in &self.ratings {
+            let (a, b) = ordered(rater, ratee);
+            ratings.entry((jam, a, b)).or_default().push(*rating);
+        }
+        let mut pairs: HashMap<(MemberId, MemberId), (u32, f64)> = HashMap::new();
+        for (jam, users) in &jams {
+            for (i, a) in users.iter().enumerate() {
+                for b in &users[i + 1..] {
+                    let (a, b) = ordered(a, b);
+                    let rating = ratings.get(&(*jam, a, b)).map_or(UNRATED, |r| mean(r));
+                    let key = (pop.member_id(a), pop.member_id(b));
+                    let e = pairs.entry(key).or_default();
+                    e.0 += 1;
+                    e.1 += rating;
+                }
+            }
+        }
+        let mut graph = CoJamGraph::default();
+        for ((a, b), (n, sum)) in pairs {
+            graph.set_pair(a, b, n, sum / f64::from(n));
+        }
+        pop.rec.set_graph(graph);
+        // RTTs: the median of each pair's latest reports; networks likewise; a member's network
+        // is the one they reported last.
+        let mut by_pair: HashMap<(MemberId, MemberId), Vec<f64>> = HashMap::new();
+        let mut by_net: HashMap<(NetworkId, NetworkId), Vec<f64>> = HashMap::new();
+        for (a, b, rtt, na, nb) in &self.rtts {
+            let (ia, ib) = (pop.member_id(a), pop.member_id(b));
+            let list = by_pair.entry((ia, ib)).or_default();
+            if list.len() < RTT_WINDOW {
+                list.push(*rtt);
+            }
+            for (id, net) in [(ia, na), (ib, nb)] {
+                if let Some(net) = net {
+                    let n = pop.network_id(net);
+                    pop.member_network.entry(id).or_insert(n);
+                }
+            }
+            if let (Some(na), Some(nb)) = (na, nb) {
+                let key = (pop.network_id(na), pop.network_id(nb));
+                let list = by_net.entry(key).or_default();
+                if list.len() < RTT_WINDOW {
+                    list.push(*rtt);
+                }
+            }
+        }
+        let rtts = pop.rec.rtts_mut();
+        for ((a, b), mut v) in by_pair {
+            rtts.insert_pair(a, b, median(&mut v));
+        }
+        for ((a, b), mut v) in by_net {
+            rtts.insert_network(a, b, median(&mut v));
+        }
+        for p in profiles {
+            pop.upsert_profile(p);
+        }
+        pop
+    }
+}
+
+fn ordered<'a>(a: &'a str, b: &'a str) -> (&'a str, &'a str) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+fn mean(v: &[i64]) -> f64 {
+    v.iter().sum::<i64>() as f64 / v.len().max(1) as f64
+}
+
+/// Median of a non-empty list (the mean of the middle two for an even count).
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => v[n / 2],
+        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Incremental updates after feedback writes (the same rules as the full build).
+impl Population {
+    /// Applies a jam pair's new summary (jams both attended, mean rating).
+    pub fn set_cojam(&mut self, a: &str, b: &str, jams: u32, rating: f64) {
+        let (a, b) = (self.member_id(a), self.member_id(b));
+        self.rec.graph_mut().set_pair(a, b, jams, rating);
+    }
+
+    /// Applies a member's new attendance counts.
+    pub fn set_attendance(&mut self, user: &str, attended: u32, no_shows: u32) {
+        let id = self.member_id(user);
+        self.attendance.insert(id, (attended, no_shows));
+        self.refresh_member(id);
+    }
+
+    /// Applies a pair's new RTT summary and the networks just reported.
+    pub fn set_rtt(
+        &mut self,
+        (a, na): (&str, Option<&str>),
+        (b, nb): (&str, Option<&str>),
+        pair_median_ms: f64,
+        network_median_ms: Option<f64>,
+    ) {
+        let (ia, ib) = (self.member_id(a), self.member_id(b));
+        self.rec.rtts_mut().insert_pair(ia, ib, pair_median_ms);
+        let na = na.map(|n| self.network_id(n));
+        let nb = nb.map(|n| self.network_id(n));
+        for (id, net) in [(ia, na), (ib, nb)] {
+            if let Some(net) = net
+                && self.member_network.insert(id, net) != Some(net)
+            {
+                self.refresh_member(id);
+            }
+        }
+        if let (Some(na), Some(nb), Some(ms)) = (na, nb, network_median_ms) {
+            self.rec.rtts_mut().insert_network(na, nb, ms);
+        }
+    }
+}

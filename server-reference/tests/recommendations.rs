@@ -1,0 +1,582 @@
+//! Recommendation endpoints and feedback on SQLite and PostgreSQL: auth, visibility, blocks,
+//! self-exclusion, the latency cut-off, feedback changing the next ranking, line-ups, venues
+//! and malformed queries.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use common::{TestApp, User};
+use serde_json::{Value, json};
+
+fn profile(name: &str, plays: &str, seeks: &[&str], visibility: &str, lat: f64, lon: f64) -> Value {
+    json!({
+        "display_name": name,
+        "instruments": [{"name": plays, "skill": 3, "years_played": 8}],
+        "genres": ["funk", "soul"],
+        "influences": ["Prince"],
+        "bio": "Groove first, then the song.",
+        "city": "Somewhere",
+        "coordinates": {"latitude": lat, "longitude": lon},
+        "availability": [{"day": "thu", "start": "19:00", "end": "22:00"}],
+        "looking_for": {"instruments": seeks, "goals": ["band"]},
+        "visibility": visibility,
+    })
+}
+
+const BERLIN: (f64, f64) = (52.5, 13.4);
+const POTSDAM: (f64, f64) = (52.4, 13.1);
+const SYDNEY: (f64, f64) = (-33.9, 151.2);
+
+async fn member(app: &TestApp, email: &str, body: Value) -> User {
+    let user = app.sign_up(email).await;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/profiles",
+            Some(&user.access),
+            Some(body),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}: {}", app.backend, r.text);
+    user
+}
+
+fn ids(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["profile_id"].as_str().expect("profile_id").to_owned())
+        .collect()
+}
+
+async fn musicians(app: &TestApp, user: &User, query: &str) -> Value {
+    let r = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/recommendations/musicians?{query}"),
+            Some(&user.access),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}: {}", app.backend, r.text);
+    r.body
+}
+
+#[tokio::test]
+async fn musicians_respect_auth_visibility_blocks_self_and_latency() {
+    for app in common::apps().await {
+        let b = app.backend;
+        for path in [
+            "/api/v1/recommendations/musicians",
+            "/api/v1/recommendations/lineup?need=bass",
+            "/api/v1/recommendations/venues?members=x",
+        ] {
+            assert_eq!(
+                app.get(path).await.status,
+                StatusCode::UNAUTHORIZED,
+                "{b} {path}"
+            );
+        }
+        let nobody = app.sign_up("nobody@example.org").await;
+        let r = app
+            .call(
+                Method::GET,
+                "/api/v1/recommendations/musicians",
+                Some(&nobody.access),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{b}: no profile yet");
+
+        let (lat, lon) = BERLIN;
+        let me = member(
+            &app,
+            "me@example.org",
+            profile("Me", "guitar", &["bass"], "private", lat, lon),
+        )
+        .await;
+        let open = member(
+            &app,
+            "open@example.org",
+            profile(
+                "Open Bass",
+                "bass",
+                &["guitar"],
+                "public",
+                POTSDAM.0,
+                POTSDAM.1,
+            ),
+        )
+        .await;
+        let members_only = member(
+            &app,
+            "mo@example.org",
+            profile("Members Drums", "drums", &[], "members_only", lat, lon),
+        )
+        .await;
+        let private = member(
+            &app,
+            "private@example.org",
+            profile("Private Bass", "bass", &["guitar"], "private", lat, lon),
+        )
+        .await;
+        let far = member(
+            &app,
+            "far@example.org",
+            profile(
+                "Far Bass",
+                "bass",
+                &["guitar"],
+                "public",
+                SYDNEY.0,
+                SYDNEY.1,
+            ),
+        )
+        .await;
+
+        let body = musicians(&app, &me, "mode=online&limit=10").await;
+        assert_eq!(body["mode"], "online", "{b}");
+        let got = ids(&body);
+        assert_eq!(
+            got.first(),
+            Some(&open.id),
+            "{b}: the bassist I look for comes first: {got:?}"
+        );
+        assert!(got.contains(&members_only.id), "{b}");
+        assert!(!got.contains(&me.id), "{b}: never myself");
+        assert!(
+            !got.contains(&private.id),
+            "{b}: private profiles never appear"
+        );
+        assert!(!got.contains(&far.id), "{b}: beyond 25 ms one-way");
+        let first = &body["items"][0];
+        assert_eq!(first["display_name"], "Open Bass");
+        assert_eq!(
+            first["instruments"][0],
+            json!({"name": "bass", "skill": 3, "years": 8})
+        );
+        assert_eq!(first["city"], "Somewhere");
+        assert!(
+            first["reason"].as_str().unwrap().contains("plays bass"),
+            "{b}: {first}"
+        );
+        assert!(first["latency"]["one_way_ms"].as_f64().unwrap() < 25.0);
+        assert_eq!(first["latency"]["source"], "distance");
+        assert!(first["distance_km"].as_f64().unwrap() > 10.0);
+        assert!(
+            first.get("bio").is_none() && first.get("coordinates").is_none(),
+            "{b}: hidden fields"
+        );
+        let factors = first["factors"].as_array().unwrap();
+        assert!(
+            factors
+                .iter()
+                .any(|f| f["factor"] == "latency" && f["weight"].as_f64().is_some())
+        );
+        let total: f64 = factors
+            .iter()
+            .map(|f| f["value"].as_f64().unwrap() * f["weight"].as_f64().unwrap())
+            .sum();
+        assert!(
+            (total - first["score"].as_f64().unwrap()).abs() < 1e-6,
+            "{b}: score = Σ w·v"
+        );
+
+        // The private member sees others but is seen by nobody.
+        assert!(
+            ids(&musicians(&app, &private, "").await).contains(&open.id),
+            "{b}"
+        );
+        assert!(
+            !ids(&musicians(&app, &open, "").await).contains(&private.id),
+            "{b}"
+        );
+
+        // In person: Sydney is out at any travel limit; Potsdam is within 50 km.
+        let body = musicians(&app, &me, "mode=in_person").await;
+        assert_eq!(body["mode"], "in_person");
+        let got = ids(&body);
+        assert!(
+            got.contains(&open.id) && !got.contains(&far.id),
+            "{b}: {got:?}"
+        );
+        assert!(body["items"][0]["latency"].is_null(), "{b}");
+        let got = ids(&musicians(&app, &me, "mode=in_person&max_travel_km=5").await);
+        assert!(!got.contains(&open.id), "{b}: Potsdam is ~23 km away");
+
+        // Blocks work both ways.
+        let r = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/blocks/{}", open.id),
+                Some(&me.access),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.text);
+        assert!(
+            !ids(&musicians(&app, &me, "").await).contains(&open.id),
+            "{b}"
+        );
+        assert!(
+            !ids(&musicians(&app, &open, "").await).contains(&me.id),
+            "{b}"
+        );
+        app.call(
+            Method::DELETE,
+            &format!("/api/v1/blocks/{}", open.id),
+            Some(&me.access),
+            None,
+        )
+        .await;
+        assert!(
+            ids(&musicians(&app, &me, "").await).contains(&open.id),
+            "{b}"
+        );
+
+        // Profile writes update the index: the far bassist moves next door, then leaves.
+        let r = app
+            .call(
+                Method::PUT,
+                &format!("/api/v1/profiles/{}", far.id),
+                Some(&far.access),
+                Some(profile("Far Bass", "bass", &["guitar"], "public", lat, lon)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{b}");
+        assert!(
+            ids(&musicians(&app, &me, "").await).contains(&far.id),
+            "{b}: moved"
+        );
+        app.call(
+            Method::DELETE,
+            &format!("/api/v1/profiles/{}", far.id),
+            Some(&far.access),
+            None,
+        )
+        .await;
+        assert!(
+            !ids(&musicians(&app, &me, "").await).contains(&far.id),
+            "{b}: deleted"
+        );
+    }
+}
+
+#[tokio::test]
+async fn feedback_changes_the_next_ranking() {
+    for app in common::apps().await {
+        let b = app.backend;
+        let (lat, lon) = BERLIN;
+        let me = member(
+            &app,
+            "me@example.org",
+            profile("Me", "guitar", &["bass"], "public", lat, lon),
+        )
+        .await;
+        let one = member(
+            &app,
+            "one@example.org",
+            profile("Bass One", "bass", &["guitar"], "public", lat, lon),
+        )
+        .await;
+        let two = member(
+            &app,
+            "two@example.org",
+            profile("Bass Two", "bass", &["guitar"], "public", lat, lon),
+        )
+        .await;
+        // Identical profiles: ties go by internal id; note who is first now.
+        let before = ids(&musicians(&app, &me, "").await);
+        assert_eq!(before.len(), 2, "{b}");
+        let (first, second) = if before[0] == one.id {
+            (&one, &two)
+        } else {
+            (&two, &one)
+        };
+
+        // A great jam with the second one lifts them to the top.
+        let r = app
+            .call(
+                Method::POST,
+                "/api/v1/jams",
+                Some(&me.access),
+                Some(json!({"members": [second.id]})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text);
+        let jam = r.body["id"].as_str().unwrap().to_owned();
+        let r = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/jams/{jam}/ratings"),
+                Some(&me.access),
+                Some(json!({"ratings": [{"profile_id": second.id, "rating": 5}]})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.text);
+        let body = musicians(&app, &me, "").await;
+        assert_eq!(
+            ids(&body)[0],
+            second.id,
+            "{b}: the rated partner comes first"
+        );
+        let cojam = body["items"][0]["factors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["factor"] == "co_jam")
+            .unwrap()
+            .clone();
+        assert_eq!(cojam["value"].as_f64(), Some(1.0), "{b}: rated 5");
+
+        // Ratings are checked: only members of the jam, 1–5, not yourself.
+        for bad in [
+            json!({"ratings": [{"profile_id": first.id, "rating": 4}]}),
+            json!({"ratings": [{"profile_id": second.id, "rating": 6}]}),
+            json!({"ratings": [{"profile_id": me.id, "rating": 3}]}),
+        ] {
+            let r = app
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/jams/{jam}/ratings"),
+                    Some(&me.access),
+                    Some(bad),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.text);
+        }
+        let r = app
+            .call(
+                Method::POST,
+                &format!("/api/v1/jams/{jam}/ratings"),
+                Some(&first.access),
+                Some(json!({"ratings": [{"profile_id": me.id, "rating": 1}]})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{b}: not in that jam");
+
+        // A measured RTT beats distance: 200 ms round trip puts the partner out of reach.
+        let r = app
+            .call(
+                Method::POST,
+                "/api/v1/measurements/rtt",
+                Some(&me.access),
+                Some(json!({"peer": second.id, "rtt_ms": 200.0, "network": "AS1", "peer_network": "AS2"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.text);
+        let got = ids(&musicians(&app, &me, "").await);
+        assert_eq!(
+            got,
+            vec![first.id.clone()],
+            "{b}: measured 100 ms one-way is out"
+        );
+        // … and a fast one brings them back, with the measured source shown.
+        for _ in 0..3 {
+            app.call(
+                Method::POST,
+                "/api/v1/measurements/rtt",
+                Some(&second.access),
+                Some(json!({"peer": me.id, "rtt_ms": 8.0})),
+            )
+            .await;
+        }
+        let body = musicians(&app, &me, "").await;
+        let item = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["profile_id"] == second.id.as_str())
+            .expect("back");
+        assert_eq!(item["latency"]["source"], "measured_pair", "{b}");
+        assert_eq!(
+            item["latency"]["one_way_ms"].as_f64(),
+            Some(4.0),
+            "{b}: median 8 ms / 2"
+        );
+
+        // A restart (full reload from the database) gives the same ranking.
+        let state = tutti_server::AppState::new({
+            let mut c = tutti_server::Config::with_database(&app.database_url);
+            c.demo_data = false;
+            c
+        })
+        .await
+        .expect("restart");
+        let again = TestApp::wrap(b, &app.database_url, state);
+        assert_eq!(
+            musicians(&again, &me, "").await,
+            body,
+            "{b}: reload = live updates"
+        );
+
+        // Malformed feedback.
+        for bad in [
+            json!({"peer": first.id, "rtt_ms": -1.0}),
+            json!({"peer": me.id, "rtt_ms": 10.0}),
+            json!({"peer": "nope", "rtt_ms": 10.0}),
+            json!({"peer": first.id, "rtt_ms": 10.0, "extra": 1}),
+        ] {
+            let r = app
+                .call(
+                    Method::POST,
+                    "/api/v1/measurements/rtt",
+                    Some(&me.access),
+                    Some(bad),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.text);
+        }
+        for bad in [
+            json!({"members": []}),
+            json!({"members": ["nope"]}),
+            json!({"members": [me.id]}),
+        ] {
+            let r = app
+                .call(Method::POST, "/api/v1/jams", Some(&me.access), Some(bad))
+                .await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.text);
+        }
+    }
+}
+
+#[tokio::test]
+async fn lineup_and_venues() {
+    for app in common::apps().await {
+        let b = app.backend;
+        let (lat, lon) = BERLIN;
+        let me = member(
+            &app,
+            "me@example.org",
+            profile("Me", "guitar", &["bass", "drums"], "public", lat, lon),
+        )
+        .await;
+        let bass = member(
+            &app,
+            "bass@example.org",
+            profile("Bass", "bass", &["guitar"], "public", lat, lon),
+        )
+        .await;
+        let drums = member(
+            &app,
+            "drums@example.org",
+            profile("Drums", "drums", &["bass"], "public", POTSDAM.0, POTSDAM.1),
+        )
+        .await;
+        member(
+            &app,
+            "far@example.org",
+            profile("Far Drums", "drums", &[], "public", SYDNEY.0, SYDNEY.1),
+        )
+        .await;
+
+        let r = app
+            .call(
+                Method::GET,
+                "/api/v1/recommendations/lineup?need=drums,bass&mode=online",
+                Some(&me.access),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text);
+        assert_eq!(r.body["need"], json!(["drums", "bass"]));
+        let members = r.body["members"].as_array().unwrap();
+        assert_eq!(members.len(), 2, "{b}: {}", r.text);
+        assert_eq!(members[0]["instrument"], "drums");
+        assert_eq!(members[0]["musician"]["profile_id"], drums.id.as_str());
+        assert_eq!(members[1]["musician"]["profile_id"], bass.id.as_str());
+        assert!(r.body["max_pair_latency_ms"].as_f64().unwrap() < 25.0);
+        assert!(r.body["score"].as_f64().unwrap() > 0.0);
+
+        let r = app
+            .call(
+                Method::GET,
+                "/api/v1/recommendations/lineup?need=tuba",
+                Some(&me.access),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{b}");
+        assert_eq!(r.body["members"], json!([]));
+        assert!(r.body["message"].is_string());
+
+        // Venues: a room near the group with a drum kit beats a far one without.
+        let admin = app.sign_up("admin@example.org").await;
+        app.make_admin(&admin).await;
+        for (name, la, lo, equipment) in [
+            (
+                "Near Room",
+                52.48,
+                13.3,
+                json!(["drum_kit", "bass_amp", "guitar_amp"]),
+            ),
+            ("Bare Room", 52.7, 13.7, json!([])),
+        ] {
+            let r = app
+                .call(
+                    Method::POST,
+                    "/api/v1/venues",
+                    Some(&admin.access),
+                    Some(json!({"name": name, "kind": "rehearsal_room",
+                        "coordinates": {"latitude": la, "longitude": lo}, "capacity": 6,
+                        "equipment": equipment})),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text);
+        }
+        let path = format!(
+            "/api/v1/recommendations/venues?members={},{}&limit=5",
+            bass.id, drums.id
+        );
+        let r = app.call(Method::GET, &path, Some(&me.access), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text);
+        let items = r.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2, "{b}");
+        assert_eq!(items[0]["venue"]["name"], "Near Room");
+        assert!(items[0]["venue"]["id"].is_string());
+        assert!(items[0]["total_travel_km"].as_f64().unwrap() > 0.0);
+        assert!(items[0]["reason"].is_string() && items[0]["score"].is_f64());
+
+        // Malformed queries are 400 with the one error body.
+        for bad in [
+            "/api/v1/recommendations/musicians?mode=telepathy",
+            "/api/v1/recommendations/musicians?limit=0",
+            "/api/v1/recommendations/musicians?limit=many",
+            "/api/v1/recommendations/musicians?limit=101",
+            "/api/v1/recommendations/musicians?colour=red",
+            "/api/v1/recommendations/musicians?mode=in_person&max_travel_km=0",
+            "/api/v1/recommendations/lineup",
+            "/api/v1/recommendations/lineup?need=",
+            "/api/v1/recommendations/lineup?need=a,b,c,d,e,f,g",
+            "/api/v1/recommendations/lineup?need=bass,,drums",
+            "/api/v1/recommendations/venues",
+            "/api/v1/recommendations/venues?members=nope",
+        ] {
+            let r = app.call(Method::GET, bad, Some(&me.access), None).await;
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {bad}: {}", r.text);
+            assert!(
+                r.body["code"].is_string() && r.body["message"].is_string(),
+                "{b}: {bad}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn endpoints_are_in_the_openapi_document() {
+    let app = common::apps().await.remove(0);
+    let doc = app.get("/openapi.json").await.body;
+    for path in [
+        "/api/v1/recommendations/musicians",
+        "/api/v1/recommendations/lineup",
+        "/api/v1/recommendations/venues",
+        "/api/v1/jams",
+        "/api/v1/jams/{id}/ratings",
+        "/api/v1/measurements/rtt",
+        "/api/v1/blocks/{user_id}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+}
