@@ -8,7 +8,8 @@
 #   FUZZ_SECONDS=N   seconds per fuzz target (default 20)
 #   SKIP_FUZZ=1      skip the fuzz smoke runs
 # Needs: Debian 12 with rustup (stable; nightly for the fuzzers). Installs `cmake` (libopus is
-# built from source) and `postgresql` (server tests) with apt-get if missing, which needs root.
+# built from source), `postgresql` (server tests) and `chromium`/`nodejs`/`npm` (browser tests)
+# with apt-get if missing, which needs root.
 #   TUTTI_PG_PORT=N  port of the private PostgreSQL cluster for the server tests (default: the
 #                    first free port from 55432)
 
@@ -31,6 +32,9 @@ command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 { command -v cc && command -v c++; } >/dev/null 2>&1 || missing+=(build-essential)
 # The server's storage and API tests run against a private PostgreSQL cluster too.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+# The browser tests drive Debian's Chromium from Node (playwright-core).
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+{ command -v node && command -v npm; } >/dev/null 2>&1 || missing+=(nodejs npm)
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
         echo "missing: ${missing[*]} (install them, or run as root)" >&2
@@ -43,7 +47,7 @@ if ((${#missing[@]})); then
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-    echo "all present (cmake, cc, c++, postgresql)"
+    echo "all present (cmake, cc, c++, postgresql, chromium, node, npm)"
 fi
 
 stage "cargo fmt --all -- --check (workspace, then fuzz/)"
@@ -115,6 +119,15 @@ else
     done
     cd "$ROOT"
 fi
+
+stage "browser tests (web-tests/: headless Chromium, playwright-core, node --test)"
+# Debian's chromium (a test tool's own browser download does not work offline); playwright-core
+# from the committed lock file. The harness starts the debug tutti-server built here.
+cargo build -p tutti-server -p tutti-examples --bins
+cd "$ROOT/web-tests"
+[[ -d node_modules ]] || npm ci --no-audit --no-fund
+node --test --test-concurrency=1
+cd "$ROOT"
 
 stage "jitter evaluation smoke run (1 simulated minute)"
 if [[ -f benches/src/bin/jitter-eval.rs ]]; then

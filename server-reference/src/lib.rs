@@ -10,7 +10,7 @@
 //! [`lobby`] (SSE), [`signalling`] (the WebSocket relay at `/signal`), [`venues`] (venue data:
 //! import, export, indexed search, favourites), [`demo`] (synthetic first-run data), [`db`]
 //! (storage), [`http`] (JSON and client-IP extractors), [`rate_limit`], [`metrics`], [`error`]
-//! (the one error body).
+//! (the one error body), [`web`] (the embedded web app at `/`).
 //!
 //! Run with: `cargo run --release -p tutti-server` (serves `127.0.0.1:8080`, database
 //! `tutti.db`; `--help` lists every flag and environment variable).
@@ -31,6 +31,7 @@ pub mod signalling;
 pub mod state;
 pub mod validate;
 pub mod venues;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -104,7 +105,7 @@ pub fn app(state: AppState) -> Router {
             get(move || async move { axum::Json(api.as_ref().clone()) }),
         )
         .route("/metrics", get(metrics::render))
-        .fallback(|| async { ApiError::NotFound("route") })
+        .fallback(web::fallback)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(
             state.clone(),

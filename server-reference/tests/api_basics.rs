@@ -44,7 +44,8 @@ async fn health_openapi_and_unknown_routes() {
             "{b}"
         );
 
-        let missing = app.get("/no/such/route").await;
+        // Unknown API paths stay JSON 404s (other paths open the web app).
+        let missing = app.get("/api/no/such/route").await;
         assert_eq!(missing.status, StatusCode::NOT_FOUND, "{b}");
         assert_eq!(missing.body["code"], "not_found", "{b}");
         assert!(missing.body["message"].is_string(), "{b}");
