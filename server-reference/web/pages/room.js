@@ -280,6 +280,7 @@ export async function render(container, params, ctx) {
 
   // Diagnostics for tests and the curious (read-only numbers, no control).
   window.tuttiRoom = {
+    outputMs: () => 1000 * ((state.audio?.outputLatency || 0) + (state.audio?.baseLatency || 0)),
     peers: () => [...state.peers.values()].map((p) => ({
       id: p.id, name: p.name, state: p.state, stats: p.stats, peakHz: p.peakHz(), levelDb: p.levelDb(),
     })),

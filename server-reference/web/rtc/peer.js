@@ -41,7 +41,10 @@ export class RemotePeer {
     this.clock = this.pc.createDataChannel('tutti-clock', {
       negotiated: true, id: CLOCK_STREAM, ordered: false, maxRetransmits: 0,
     });
-    this.clock.onmessage = (e) => this.onClockMessage(e.data);
+    // Native peers send binary messages (UTF-8 JSON).
+    this.clock.binaryType = 'arraybuffer';
+    this.clock.onmessage = (e) => this.onClockMessage(
+      typeof e.data === 'string' ? e.data : new TextDecoder().decode(e.data));
     this.pc.onicecandidate = (e) => {
       const c = e.candidate;
       this.signal.send('candidate', {
