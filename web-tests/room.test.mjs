@@ -3,7 +3,7 @@
 // same server. Both directions are asserted: the native recording holds 880 Hz (Goertzel), the
 // browser's analyser of the native peer peaks at 440 Hz. The latency terms both sides report
 // are printed (`room-latency …` lines) for benches/README.md, and the room page is saved as a
-// screenshot.
+// screenshot. Chat goes both ways, and mute toggles.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  startServer, launchBrowser, signUpViaApi, logInViaUi, screenshot, binary, serveFromDisk, PHONE,
+  startServer, launchBrowser, signUpViaApi, logInViaUi, screenshot, binary, serveFromDisk,
+  overflowsHorizontally, PHONE,
 } from './harness.mjs';
 
 const RATE = 48000;
@@ -195,7 +196,15 @@ test('a browser and a native jam peer hear each other', async (t) => {
   const outputMs = await page.evaluate(() => window.tuttiRoom.outputMs());
   await screenshot(page, 'room-desktop');
   await page.setViewportSize(PHONE);
+  assert.equal(await overflowsHorizontally(page), false, 'the room fits a phone screen');
   await screenshot(page, 'room-phone');
+
+  // Chat both ways over the signalling chat message, as native peers use it.
+  await page.getByLabel('Message').fill('hello from the browser');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await waitForLine(jam, lines, /^chat from=\S+ text="hello from the browser"/, 15_000);
+  jam.stdin.write('hi from native\n');
+  await page.getByRole('log', { name: 'Chat' }).getByText('hi from native').waitFor({ timeout: 15_000 });
 
   // Native side: leave, then look for the browser's tone in the recording's last 3 s.
   const exited = new Promise((r) => jam.once('exit', r));
@@ -209,6 +218,10 @@ test('a browser and a native jam peer hear each other', async (t) => {
   const others = [NATIVE_HZ, 660, 1320].map((f) => bandPower(tail, f));
   assert.ok(power > 1e-3, `880 Hz power ${power} in the native recording`);
   assert.ok(others.every((p) => power > 20 * p), `880 Hz ${power} vs ${others}`);
+
+  // Mute (after the recording: it silences what the native side hears).
+  await page.getByRole('button', { name: 'Mute my microphone' }).click();
+  assert.equal(await page.getByRole('button', { name: 'Unmute my microphone' }).getAttribute('aria-pressed'), 'true');
 
   // Figures: what each side reports for the browser↔native link.
   const s = heard.stats;
