@@ -178,6 +178,7 @@ test('a browser and a native jam peer hear each other', async (t) => {
   await page.getByRole('heading', { level: 1, name: 'Browser meets native' }).waitFor();
   await page.getByRole('button', { name: 'Join with audio' }).click();
   await page.getByRole('status').filter({ hasText: 'Joined' }).waitFor({ timeout: 30_000 });
+  await page.getByText('2 of 4 musicians').waitFor();
   const peerRow = page.getByRole('list', { name: 'Musicians' }).getByRole('listitem');
   await peerRow.filter({ hasText: 'connected' }).waitFor({ timeout: 30_000 });
 

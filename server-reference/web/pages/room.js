@@ -30,7 +30,8 @@ export async function render(container, params, ctx) {
     page(container, 'Room', errorBox(e), back);
     return undefined;
   }
-  const details = h('p', {}, `${room.occupancy} of ${room.capacity} musicians`,
+  const occupancy = h('span', {}, `${room.occupancy} of ${room.capacity} musicians`);
+  const details = h('p', {}, occupancy,
     room.genre ? ` · ${room.genre}` : '', room.tempo_bpm ? ` · ${room.tempo_bpm} BPM` : '');
   const signedIn = ctx.session.get();
   if (!signedIn) {
@@ -68,6 +69,9 @@ export async function render(container, params, ctx) {
     peers: new Map(), rows: new Map(), timers: [], frame: 0, epoch: performance.now(),
   };
 
+  const showOccupancy = () => {
+    occupancy.textContent = `${state.roster.size} of ${room.capacity} musicians`;
+  };
   const nameOf = (peerId) => (peerId === state.selfId ? 'You' : state.roster.get(peerId)?.display_name || peerId);
 
   function addChat(from, text) {
@@ -154,6 +158,7 @@ export async function render(container, params, ctx) {
       case 'welcome': {
         state.selfId = msg.peer_id;
         for (const p of msg.room.peers) state.roster.set(p.id, p);
+        showOccupancy();
         status.show('Joined. You are live.', 'ok');
         for (const p of msg.room.peers) {
           if (p.id !== state.selfId) peerFor(p.id).offer().catch(failed);
@@ -162,10 +167,12 @@ export async function render(container, params, ctx) {
       }
       case 'peer_joined':
         state.roster.set(msg.peer.id, msg.peer);
+        showOccupancy();
         break;
       case 'peer_left':
         removePeer(msg.peer_id);
         state.roster.delete(msg.peer_id);
+        showOccupancy();
         break;
       case 'offer':
         peerFor(msg.from).onOffer(msg.sdp).catch(failed);
