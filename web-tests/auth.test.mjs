@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, screenshot, PHONE } from './harness.mjs';
+import { setup, screenshot, signUpViaApi, logInViaUi, PHONE } from './harness.mjs';
 
 test('sign up, log out, log in again', async (t) => {
   const app = await setup(t);
@@ -68,4 +68,27 @@ test('an expired access token is refreshed once, transparently', async (t) => {
   const stored = await page.evaluate(() => JSON.parse(localStorage.getItem('tutti.session')));
   assert.notEqual(stored.access, 'not.a.token');
   assert.notEqual(stored.refresh, auth.refresh_token, 'refresh tokens rotate');
+});
+
+test('change the password: logged out, only the new one works', async (t) => {
+  const app = await setup(t);
+  const user = await signUpViaApi(app.url);
+  const page = await app.page();
+  await logInViaUi(page, app.url, user);
+  await page.goto(`${app.url}/#/profile`);
+  await page.getByLabel('Current password').fill('not my password');
+  await page.getByLabel('New password').fill('a brand new secret');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.locator('form [role="alert"]').waitFor();
+
+  await page.getByLabel('Current password').fill(user.password);
+  await page.getByRole('button', { name: 'Change password' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Log in' }).waitFor();
+  const login = (password) => fetch(`${app.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: user.email, password }),
+  });
+  assert.equal((await login(user.password)).status, 401);
+  await logInViaUi(page, app.url, { email: user.email, password: 'a brand new secret' });
 });

@@ -1,5 +1,6 @@
 // The live lobby: a room one member opens appears on another member's open lobby page over
-// Server-Sent Events, without a reload; closing it removes it; its link opens the room page.
+// Server-Sent Events, without a reload; joining it updates its occupancy there; closing it
+// removes it; its link opens the room page.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,8 +44,26 @@ test('rooms appear and disappear in the lobby live', async (t) => {
   await guestPage.goBack();
   await guestRooms.getByRole('listitem').filter({ hasText: 'Friday funk' }).waitFor();
 
-  // Closing the room (owner, through the API) removes it from the open lobby.
+  // Occupancy: the host joins over the signalling WebSocket (as any client does); the guest's
+  // lobby shows the new count without a reload.
   const roomId = decodeURIComponent((await open.getAttribute('href')).split('/').pop());
+  const joined = await hostPage.evaluate(({ room, token }) => new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://${location.host}/signal`);
+    window.testSocket = ws;
+    ws.onopen = () => ws.send(JSON.stringify({
+      v: 1, type: 'join', room, auth: { kind: 'token', access_token: token },
+      client: 'browser', frame_sizes: [10000, 20000],
+    }));
+    ws.onmessage = (e) => resolve(JSON.parse(e.data).type); // `welcome`: admitted to the room
+    ws.onerror = () => reject(new Error('signalling socket failed'));
+  }), { room: roomId, token: host.access_token });
+  assert.equal(joined, 'welcome');
+  const friday = guestRooms.getByRole('listitem').filter({ hasText: 'Friday funk' });
+  await friday.filter({ hasText: '1 of 5 musicians' }).waitFor();
+  await hostPage.evaluate(() => window.testSocket.close());
+  await friday.filter({ hasText: '0 of 5 musicians' }).waitFor();
+
+  // Closing the room (owner, through the API) removes it from the open lobby.
   const res = await fetch(`${app.url}/api/v1/rooms/${roomId}`, {
     method: 'DELETE',
     headers: { authorization: `Bearer ${host.access_token}` },

@@ -71,9 +71,26 @@ test('edit and save a full profile', async (t) => {
   await phone.getByRole('status').filter({ hasText: 'Profile saved.' }).waitFor();
   await screenshot(phone, 'profile-phone');
 
+  // Anyone can open the public profile; the bio is shown as text, never parsed as markup.
+  const visitor = await app.page({ viewport: PHONE, hash: `#/musicians/${user.account.id}` });
+  await visitor.getByRole('heading', { level: 1, name: 'Ada L.' }).waitFor();
+  assert.equal(await visitor.locator('.bio').textContent(), 'Funk bass, <b>not</b> markup.');
+  assert.equal(await visitor.locator('main b').count(), 0);
+  assert.match(await visitor.locator('dl').textContent(), /bass guitar \(skill 4\/5, 12 yr\).*Fri 19:00–22:30.*drums, guitar, band, gigs.*30 ms one way/s);
+  await screenshot(visitor, 'musician-phone');
+
   // A server-side validation error is shown with the server's message.
   await phone.getByLabel('Time zone').fill('not a zone!');
   await phone.getByRole('button', { name: 'Save profile' }).click();
   await phone.locator('form [role="alert"]').filter({ hasText: 'time_zone' }).waitFor();
-  assert.deepEqual([...page.errors, ...phone.errors].filter((e) => !/status of 40\d/.test(e.message)), []);
+
+  // Made private, it is gone for visitors.
+  await phone.getByLabel('Time zone').fill('Europe/Berlin');
+  await phone.getByLabel('Who can see this profile').selectOption('private');
+  await phone.getByRole('button', { name: 'Save profile' }).click();
+  await phone.getByRole('status').filter({ hasText: 'Profile saved.' }).waitFor();
+  await visitor.reload();
+  await visitor.getByRole('alert').filter({ hasText: 'does not exist or is not visible to you' }).waitFor();
+  assert.equal(await visitor.getByText('Funk bass').count(), 0);
+  assert.deepEqual([...page.errors, ...phone.errors, ...visitor.errors].filter((e) => !/status of 40\d/.test(e.message)), []);
 });

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setup, screenshot, PHONE } from './harness.mjs';
+import { setup, screenshot, signUpViaApi, logInViaUi, PHONE } from './harness.mjs';
 
 test('search venues with filters, pages and a plot', async (t) => {
   const app = await setup(t, { demo: true });
@@ -63,6 +63,40 @@ test('search venues with filters, pages and a plot', async (t) => {
   await phone.getByRole('status').filter({ hasText: /Venues 1–/ }).waitFor();
   assert.equal(await phone.locator('svg.map rect.radius').count(), 1);
   await phone.waitForFunction(() => document.querySelector('ol.list li')?.textContent.includes('London'));
+  // Choosing London switched the price currency to GBP; a price ceiling holds for every result.
+  assert.equal(await phone.getByLabel('Currency').inputValue(), 'GBP');
+  await phone.getByLabel('Price per hour at most').fill('40');
+  await phone.getByRole('button', { name: 'Search' }).click();
+  await phone.getByRole('status').filter({ hasText: /Venues 1–\d+ of \d+|No venues match/ }).waitFor();
+  for (const text of await phone.getByRole('list', { name: 'Venues' }).locator(':scope > li').allTextContents()) {
+    const [, amount] = text.match(/([\d.]+) GBP\/h/);
+    assert.ok(Number(amount) <= 40, text);
+  }
   await screenshot(phone, 'venues-phone');
   assert.deepEqual([...page.errors, ...phone.errors], []);
+});
+
+test('members save venues as favourites from the list', async (t) => {
+  const app = await setup(t, { demo: true });
+  const user = await signUpViaApi(app.url);
+  const page = await app.page();
+  await logInViaUi(page, app.url, user);
+  await page.goto(`${app.url}/#/venues`);
+  const first = page.getByRole('list', { name: 'Venues' }).locator(':scope > li').first();
+  const toggle = first.getByRole('button', { name: /^Favourite: / });
+  await toggle.waitFor();
+  assert.equal(await toggle.getAttribute('aria-pressed'), 'false');
+  await toggle.click();
+  await page.waitForFunction(() => document.querySelector('ol.list li button[aria-pressed="true"]'));
+  const favs = async () => (await (await fetch(`${app.url}/api/v1/me/favourite-venues`, {
+    headers: { authorization: `Bearer ${user.access_token}` },
+  })).json()).map((v) => v.name);
+  const name = (await toggle.getAttribute('aria-label')).replace('Favourite: ', '');
+  assert.deepEqual(await favs(), [name]);
+  // Still marked after a reload; pressing again removes it.
+  await page.reload();
+  await first.getByRole('button', { name: `Favourite: ${name}`, pressed: true }).click();
+  await first.getByRole('button', { name: `Favourite: ${name}`, pressed: false }).waitFor();
+  assert.deepEqual(await favs(), []);
+  assert.deepEqual(page.errors, []);
 });

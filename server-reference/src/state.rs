@@ -13,6 +13,7 @@ use crate::lobby::Lobby;
 use crate::metrics::Metrics;
 use crate::rate_limit::AuthLimits;
 use crate::signalling::Signalling;
+use crate::venues::index::VenueIndex;
 
 /// Name of the persisted JWT secret in `server_settings`.
 const JWT_SECRET_SETTING: &str = "jwt_secret";
@@ -55,6 +56,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The signalling relay's rooms, ICE servers and join limits.
     pub signalling: Signalling,
+    /// The in-memory venue search index (follows the database's venue change log).
+    pub venues: VenueIndex,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
             lobby: Lobby::new(),
             metrics: Arc::default(),
             signalling,
+            venues: VenueIndex::new(),
             config: Arc::new(config),
         };
         state.signalling.start(&state).await?;
@@ -88,6 +92,7 @@ impl AppState {
         if state.config.demo_data {
             crate::demo::seed_if_empty(&state).await?;
         }
+        state.venues.sync(&state.db).await?;
         Ok(state)
     }
 

@@ -15,6 +15,7 @@ const ROUTES = {
   login: { module: './pages/login.js' },
   signup: { module: './pages/signup.js' },
   rooms: { module: './pages/room.js' },
+  musicians: { module: './pages/musician.js' },
 };
 const DEFAULT_ROUTE = 'lobby';
 
@@ -23,6 +24,8 @@ const nav = document.getElementById('nav');
 const notice = document.getElementById('notice');
 let cleanup = null;
 let noticeTimer = null;
+/** The render in progress: a newer navigation makes an older, slower one drop its result. */
+let currentRender = null;
 
 /** Shows a short message to the user (errors stay until the next navigation). */
 function notify(message, kind = 'info') {
@@ -96,21 +99,29 @@ async function route() {
     return;
   }
   const token = Symbol('render');
-  route.current = token;
+  currentRender = token;
   main.setAttribute('aria-busy', 'true');
   try {
     const mod = await import(spec.module);
-    if (route.current !== token) return; // the user moved on while the module loaded
+    if (currentRender !== token) return; // the user moved on while the module loaded
     const ctx = { api, session, navigate, notify, query };
-    cleanup = await mod.render(main, params, ctx);
+    const done = await mod.render(main, params, ctx);
+    if (currentRender !== token) {
+      // Left while the page was still loading: undo what it set up (an EventSource, say).
+      if (typeof done === 'function') done();
+      return;
+    }
+    cleanup = done;
   } catch (e) {
-    main.replaceChildren(h('h1', { tabindex: '-1' }, 'Something went wrong'),
-      h('div', { class: 'error', role: 'alert' }, e.message || String(e)));
+    if (currentRender === token) {
+      main.replaceChildren(h('h1', { tabindex: '-1' }, 'Something went wrong'),
+        h('div', { class: 'error', role: 'alert' }, e.message || String(e)));
+    }
   } finally {
-    main.removeAttribute('aria-busy');
+    if (currentRender === token) main.removeAttribute('aria-busy');
   }
   const heading = main.querySelector('h1');
-  if (heading && route.current === token) heading.focus({ preventScroll: false });
+  if (heading && currentRender === token) heading.focus({ preventScroll: false });
 }
 
 session.subscribe(renderNav);
@@ -119,4 +130,3 @@ window.addEventListener('hashchange', route);
 if (!location.hash) history.replaceState(null, '', `#/${DEFAULT_ROUTE}`);
 route();
 
-export { notify, navigate };

@@ -1,11 +1,10 @@
 //! Points on the sphere, exact great-circle distance, and the grid that makes search indexed.
 //!
-//! The spatial index is a plain B-tree on `(lat_band, longitude, …)`, where `lat_band` cuts the globe
-//! into 0.1° latitude bands (~11 km). A search lists the bands its bounding box touches
-//! (`lat_band IN (…)`) and bounds `longitude` by a range, so both SQLite and PostgreSQL seek the
-//! index once per band instead of scanning the table: the same SQL, no extension on either side.
-//! The bounding box of a radius is exact for a sphere (Matuschek's method), so the prefilter never
-//! drops a point that the haversine distance would keep.
+//! The grid cuts the globe into 0.1° latitude bands (~11 km): a search lists the bands its
+//! bounding box touches and, inside each, the longitude range, so it looks only at venues near the
+//! area ([`super::index`] keeps each band sorted by longitude). The bounding box of a radius is
+//! exact for a sphere (Matuschek's method), so this prefilter never drops a point that the
+//! haversine distance would keep.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -46,7 +45,7 @@ pub fn haversine_m(a: Point, b: Point) -> f64 {
     2.0 * EARTH_RADIUS_M * h.sqrt().min(1.0).asin()
 }
 
-/// The grid band of a latitude (the indexed `lat_band` column).
+/// The grid band of a latitude (also stored in the `lat_band` column).
 pub fn lat_band(latitude: f64) -> i64 {
     // Truncation is the point: a band is an integer cell; 90° falls into the last band.
     #[allow(clippy::cast_possible_truncation)]

@@ -3,7 +3,8 @@
 //! text, curator management and members' favourites.
 //!
 //! Layout: [`model`] (what a venue is), [`hours`] (weekly opening hours, OSM subset),
-//! [`geo`] (distance, bounding boxes, the grid index), [`storage`] (rows), [`search`],
+//! [`geo`] (distance, bounding boxes, grid bands), [`storage`] (rows), [`index`] (the in-memory
+//! search grid and the change log that keeps it current), [`search`],
 //! [`import`] with [`import_csv`] and [`import_geojson`], [`generate`] (seeded synthetic
 //! venues for demo, tests and benches), [`demo`], [`routes`] and [`favourites`] (HTTP).
 
@@ -15,6 +16,7 @@ pub mod hours;
 pub mod import;
 pub mod import_csv;
 pub mod import_geojson;
+pub mod index;
 pub mod model;
 pub mod routes;
 pub mod search;

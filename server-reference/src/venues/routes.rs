@@ -82,7 +82,9 @@ async fn search_venues(
     Query(query): Query<SearchQuery>,
 ) -> ApiResult<axum::Json<SearchPage>> {
     let plan = query.plan()?;
-    Ok(axum::Json(search::run(&state.db, &plan).await?))
+    Ok(axum::Json(
+        search::run(&state.db, &state.venues, &plan).await?,
+    ))
 }
 
 /// Create a venue (curators and admins).

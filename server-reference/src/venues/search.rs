@@ -1,26 +1,28 @@
 //! Venue search: a radius around a point or a bounding box, filters, text match, sorted by
 //! distance, paginated.
 //!
-//! Two steps, the same SQL on SQLite and PostgreSQL:
-//! 1. **Candidates** — `SELECT id, latitude, longitude` seeks the `venues_grid` index once per
-//!    0.1° latitude band of the area's bounding box (`lat_band IN (…) AND longitude BETWEEN …`,
-//!    see [`super::geo`]); every filter that SQL can test exactly (kind, capacity, price and
-//!    currency, equipment bits, open-at via `venue_hours`, text) is in the same `WHERE`.
-//! 2. **Exact** — Rust computes the haversine distance of each candidate, drops those outside the
-//!    radius, sorts by `(distance, id)` and cuts the page; only that page's rows are read in full.
+//! [`SearchQuery::plan`] validates the query string into a [`Search`]; [`run`] answers it in two
+//! steps:
+//! 1. **Matches** — the in-memory grid ([`super::index`]) visits the 0.1° latitude bands of the
+//!    area's bounding box in its longitude range, applies every filter (kind, capacity, price and
+//!    currency, equipment, open-at, text), measures the haversine distance, drops what lies
+//!    outside the radius and sorts by `(distance, id)`.
+//! 2. **Page** — only the venues of the requested page are read from the database, in full.
 //!
-//! Sorting needs every candidate, so an area may hold at most [`MAX_CANDIDATES`] matches before
-//! the filters narrow it; a larger one is refused with a 400 that says to narrow the search.
+//! Sorting needs every match, so an area may hold at most [`MAX_CANDIDATES`] matches after the
+//! filters; a larger one is refused with a 400 that says to narrow the search.
+
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use sqlx::{AssertSqlSafe, Row};
 use utoipa::{IntoParams, ToSchema};
 
-use super::geo::{BBox, Point, haversine_m};
+use super::geo::{BBox, Point};
 use super::hours::{minute_of_week, parse_hhmm};
+use super::index::VenueIndex;
 use super::model::{Equipment, MAX_PRICE, Venue, VenueKind, cents, currency_code};
 use super::storage;
-use crate::db::{Backend, Db};
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 use crate::profiles::model::Weekday;
 use crate::validate::{MAX_PAGE, Page, check_len, check_range};
@@ -92,7 +94,8 @@ pub enum Area {
 }
 
 impl Area {
-    fn bbox(&self) -> BBox {
+    /// The area's bounding box (a radius's is exact on the sphere, see [`BBox::around`]).
+    pub fn bbox(&self) -> BBox {
         match *self {
             Self::Radius { center, radius_m } => BBox::around(center, radius_m),
             Self::Box(bbox) => bbox,
@@ -298,201 +301,43 @@ pub struct SearchPage {
     pub results: Vec<VenueHit>,
 }
 
-/// A bound value of a generated statement.
-#[derive(Debug, Clone)]
-enum Arg {
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
-
-/// A statement generated with numbered placeholders only: every value is bound, never spliced.
-#[derive(Debug, Default)]
-struct Sql {
-    text: String,
-    args: Vec<Arg>,
-}
-
-impl Sql {
-    /// Binds `arg` and returns its placeholder.
-    fn arg(&mut self, arg: Arg) -> String {
-        self.args.push(arg);
-        format!("${}", self.args.len())
-    }
-}
-
-/// Binds `args` to a query, in order.
-macro_rules! bind_all {
-    ($query:expr, $args:expr) => {{
-        let mut query = $query;
-        for arg in $args {
-            query = match arg {
-                Arg::Int(v) => query.bind(*v),
-                Arg::Float(v) => query.bind(*v),
-                Arg::Text(v) => query.bind(v.clone()),
-            };
-        }
-        query
-    }};
-}
-
-/// `LIKE` pattern matching `text` anywhere, with `!` escaping the wildcards.
-fn contains_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '!') {
-            pattern.push('!');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
-/// The candidate query for one longitude interval of the area.
-fn candidates_sql(search: &Search, (min_lon, max_lon): (f64, f64)) -> Sql {
-    let bbox = search.area.bbox();
-    let mut sql = Sql::default();
-    let bands = bbox
-        .bands()
-        .map(|b| sql.arg(Arg::Int(b)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut text = format!(
-        "SELECT id, latitude, longitude FROM venues WHERE lat_band IN ({bands}) \
-         AND longitude >= {} AND longitude <= {} AND latitude >= {} AND latitude <= {}",
-        sql.arg(Arg::Float(min_lon)),
-        sql.arg(Arg::Float(max_lon)),
-        sql.arg(Arg::Float(bbox.min_lat)),
-        sql.arg(Arg::Float(bbox.max_lat)),
-    );
-    if !search.kinds.is_empty() {
-        let kinds = search
-            .kinds
-            .iter()
-            .map(|k| sql.arg(Arg::Text(k.as_str().to_owned())))
-            .collect::<Vec<_>>()
-            .join(", ");
-        text.push_str(&format!(" AND kind IN ({kinds})"));
-    }
-    if let Some(c) = search.min_capacity {
-        text.push_str(&format!(" AND capacity >= {}", sql.arg(Arg::Int(c.into()))));
-    }
-    if let Some(p) = search.max_price_cents {
-        text.push_str(&format!(" AND price_cents <= {}", sql.arg(Arg::Int(p))));
-    }
-    if let Some(c) = &search.currency {
-        text.push_str(&format!(
-            " AND currency = {}",
-            sql.arg(Arg::Text(c.clone()))
-        ));
-    }
-    if search.equipment_mask != 0 {
-        let mask = sql.arg(Arg::Int(search.equipment_mask));
-        text.push_str(&format!(" AND (equipment_mask & {mask}) = {mask}"));
-    }
-    if let Some(t) = &search.text {
-        let pattern = sql.arg(Arg::Text(contains_pattern(t)));
-        text.push_str(&format!(" AND search_text LIKE {pattern} ESCAPE '!'"));
-    }
-    if let Some(minute) = search.open_at {
-        let m = sql.arg(Arg::Int(minute));
-        text.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM venue_hours h WHERE h.venue_id = venues.id \
-             AND h.start_minute <= {m} AND h.end_minute > {m})"
-        ));
-    }
-    let cap = i64::try_from(MAX_CANDIDATES + 1).unwrap_or(i64::MAX);
-    text.push_str(&format!(" LIMIT {}", sql.arg(Arg::Int(cap))));
-    sql.text = text;
-    sql
-}
-
-/// Runs `search`: one page of venues nearest the origin.
-pub async fn run(db: &Db, search: &Search) -> ApiResult<SearchPage> {
-    let mut hits: Vec<(f64, String)> = Vec::new();
-    for range in search.area.bbox().lon_ranges() {
-        let sql = candidates_sql(search, range);
-        let query = bind_all!(
-            sqlx::query_as::<_, (String, f64, f64)>(AssertSqlSafe(sql.text)),
-            &sql.args
-        );
-        for (id, latitude, longitude) in query.fetch_all(&db.pool).await? {
-            let p = Point {
-                latitude,
-                longitude,
-            };
-            let distance = haversine_m(search.origin, p);
-            let inside = match search.area {
-                Area::Radius { radius_m, .. } => distance <= radius_m,
-                Area::Box(_) => true, // the SQL bounds are the box itself
-            };
-            if inside {
-                hits.push((distance, id));
-            }
-        }
-        if hits.len() > MAX_CANDIDATES {
-            return Err(ApiError::BadRequest(format!(
-                "more than {MAX_CANDIDATES} venues match in this area; narrow the area or add \
-                 filters"
-            )));
-        }
-    }
-    hits.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
-    let total = hits.len();
-    let page = hits
-        .into_iter()
-        .skip(search.offset)
-        .take(search.limit)
+/// Runs `search`: one page of venues nearest the origin. The index is synced first, so the
+/// page reflects every write committed before the request.
+pub async fn run(db: &Db, index: &VenueIndex, search: &Search) -> ApiResult<SearchPage> {
+    index.sync(db).await?;
+    let hits = index.search(search)?;
+    let ids = hits
+        .page
+        .iter()
+        .map(|(_, id)| id.clone())
         .collect::<Vec<_>>();
-    let ids = page.iter().map(|(_, id)| id.clone()).collect::<Vec<_>>();
-    let venues = storage::get_many(db, &ids).await?;
-    let results = page
+    // A venue deleted between the index read and this one is left out of the page.
+    let mut venues: HashMap<String, Venue> = storage::get_many(db, &ids)
+        .await?
         .into_iter()
-        .zip(venues)
-        .map(|((distance_m, _), venue)| VenueHit { distance_m, venue })
+        .map(|v| (v.id.clone(), v))
+        .collect();
+    let results = hits
+        .page
+        .into_iter()
+        .filter_map(|(distance_m, id)| {
+            venues
+                .remove(&id)
+                .map(|venue| VenueHit { distance_m, venue })
+        })
         .collect::<Vec<_>>();
-    let end = search.offset.saturating_add(results.len());
+    let end = search.offset.saturating_add(hits.page_len);
     Ok(SearchPage {
-        total: total as u64,
+        total: hits.total as u64,
         offset: search.offset as u64,
-        next_offset: (end < total).then_some(end as u64),
+        next_offset: (end < hits.total).then_some(end as u64),
         results,
     })
-}
-
-/// The database's plan for the candidate query of `search` (`EXPLAIN QUERY PLAN` on SQLite,
-/// `EXPLAIN` on PostgreSQL), one line per plan node: proof that the grid index is used.
-pub async fn explain(db: &Db, search: &Search) -> ApiResult<Vec<String>> {
-    let range = search.area.bbox().lon_ranges()[0];
-    let sql = candidates_sql(search, range);
-    let prefix = match db.backend {
-        Backend::Sqlite => "EXPLAIN QUERY PLAN ",
-        Backend::Postgres => "EXPLAIN ",
-    };
-    let query = bind_all!(
-        sqlx::query(AssertSqlSafe(format!("{prefix}{}", sql.text))),
-        &sql.args
-    );
-    let rows = query.fetch_all(&db.pool).await?;
-    rows.iter()
-        .map(|row| match db.backend {
-            Backend::Sqlite => row.try_get::<String, _>("detail"),
-            Backend::Postgres => row.try_get::<String, _>(0),
-        })
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::from)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(contains_pattern("100%_a!"), "%100!%!_a!!%");
-    }
 
     #[test]
     fn plans_validate_the_query() {

@@ -149,6 +149,7 @@ function profileForm(ctx, userId, profile) {
           lon.control.value = saved.coordinates.longitude;
         }
         status.show('Profile saved.', 'ok');
+        document.getElementById('no-profile-yet')?.remove();
       } catch (err) {
         errors.replaceChildren(errorBox(err));
       } finally {
@@ -166,6 +167,36 @@ function profileForm(ctx, userId, profile) {
   return form;
 }
 
+/** Change the password; the server then ends every session, so the user logs in again. */
+function passwordForm(ctx) {
+  const current = field('Current password', { type: 'password', required: true, autocomplete: 'current-password' });
+  const next = field('New password', { type: 'password', required: true, minlength: 8, autocomplete: 'new-password' },
+    { hint: 'At least 8 characters. You will be logged out everywhere.' });
+  const errors = h('div');
+  const form = h('form', {
+    class: 'card narrow',
+    'aria-labelledby': 'password-h',
+    onsubmit: async (e) => {
+      e.preventDefault();
+      errors.replaceChildren();
+      if (!form.reportValidity()) return;
+      try {
+        await ctx.api('POST', '/api/v1/auth/password', {
+          current_password: current.control.value,
+          new_password: next.control.value,
+        });
+        ctx.session.clear();
+        ctx.notify('Password changed. Log in with the new password.');
+        ctx.navigate('#/login');
+      } catch (err) {
+        errors.replaceChildren(errorBox(err));
+      }
+    },
+  }, h('h2', { id: 'password-h' }, 'Change password'), current, next, errors,
+  h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Change password')));
+  return form;
+}
+
 export async function render(container, _params, ctx) {
   const userId = ctx.session.get()?.account?.id;
   let profile = null;
@@ -178,6 +209,6 @@ export async function render(container, _params, ctx) {
     }
   }
   page(container, 'Your profile',
-    profile ? null : h('p', {}, 'You have no profile yet. Fill it in so other musicians can find you.'),
-    profileForm(ctx, userId, profile));
+    profile ? null : h('p', { id: 'no-profile-yet' }, 'You have no profile yet. Fill it in so other musicians can find you.'),
+    profileForm(ctx, userId, profile), passwordForm(ctx));
 }

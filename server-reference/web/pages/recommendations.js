@@ -38,15 +38,16 @@ function factorTable(factors) {
 }
 
 /** One recommended musician. `heading` is the element level (h2 in lists, h3 nested). */
-export function musicianCard(m, heading = 'h2') {
+export function musicianCard(m, heading = 'h2', mode = 'online') {
   const instruments = (m.instruments || []).map((i) => `${i.name} (skill ${i.skill}/5, ${i.years} yr)`).join(', ');
   const details = h('details', {}, h('summary', {}, 'Why this score'), factorTable(m.factors || []));
   return h('li', { 'data-profile-id': m.profile_id },
-    h(heading, {}, m.display_name),
+    h(heading, {}, h('a', { href: `#/musicians/${encodeURIComponent(m.profile_id)}` }, m.display_name)),
     h('p', { class: 'meta' }, [instruments, m.city, m.distance_km != null ? `${Math.round(m.distance_km)} km away` : null]
       .filter(Boolean).join(' · ')),
     h('p', {}, h('strong', {}, `Match ${Math.round(m.score * 100)}%`), ' — ', m.reason),
-    h('p', { class: 'meta latency' }, latencyText(m.latency)),
+    // In person, latency matters only when it is known; the distance is already shown.
+    m.latency || mode === 'online' ? h('p', { class: 'meta latency' }, latencyText(m.latency)) : null,
     details);
 }
 
@@ -80,7 +81,7 @@ function musiciansSection(ctx) {
     try {
       const res = await ctx.api('GET', `/api/v1/recommendations/musicians${query({ mode: mode.control.value, limit: 20 })}`);
       status.show(res.items.length ? `${res.items.length} musicians, best match first.` : 'No matches yet: add instruments, genres and a location to your profile.', 'ok');
-      out.replaceChildren(h('ol', { class: 'list', 'aria-label': 'Recommended musicians' }, res.items.map((m) => musicianCard(m, 'h3'))));
+      out.replaceChildren(h('ol', { class: 'list', 'aria-label': 'Recommended musicians' }, res.items.map((m) => musicianCard(m, 'h3', res.mode))));
       sizeBars(out);
     } catch (e) {
       status.show('');
@@ -112,9 +113,9 @@ function venuesFor(ctx, members, out) {
   return button;
 }
 
-function lineupSection(ctx) {
-  const need = field('Instruments you need', { value: 'drums, bass guitar', required: true },
-    { hint: 'Separate with commas.' });
+function lineupSection(ctx, wanted) {
+  const need = field('Instruments you need', { value: wanted.join(', '), required: true },
+    { hint: 'Separate with commas. Filled in from "looking for" in your profile.' });
   const mode = modeField('lineup-mode');
   const status = statusLine();
   const out = h('div');
@@ -139,7 +140,7 @@ function lineupSection(ctx) {
           ? ` Worst pair latency ≈ ${Math.round(res.max_pair_latency_ms)} ms one way.` : '';
         status.show(`Line-up found, match ${Math.round(res.score * 100)}%.${worst}`, 'ok');
         out.replaceChildren(h('ul', { class: 'list', 'aria-label': 'Line-up' }, res.members.map((m) => {
-          const card = musicianCard(m.musician, 'h3');
+          const card = musicianCard(m.musician, 'h3', res.mode);
           card.prepend(h('p', { class: 'meta' }, h('strong', {}, `On ${m.instrument}:`)));
           return card;
         })));
@@ -156,10 +157,22 @@ function lineupSection(ctx) {
   return h('section', { 'aria-labelledby': 'lineup-h' }, h('h2', { id: 'lineup-h' }, 'Complete my line-up'), form, status, out, venues);
 }
 
+/** The instruments your profile is looking for (none when there is no profile yet). */
+async function wantedInstruments(ctx) {
+  const id = ctx.session.get()?.account?.id;
+  try {
+    const me = await ctx.api('GET', `/api/v1/profiles/${encodeURIComponent(id)}`);
+    return me.looking_for?.instruments || [];
+  } catch {
+    return [];
+  }
+}
+
 export async function render(container, _params, ctx) {
   const musicians = musiciansSection(ctx);
+  const wanted = await wantedInstruments(ctx);
   page(container, 'Recommendations',
     h('p', { class: 'hint' }, 'Latency figures are estimates: browsers add roughly 20–70 ms on top of the network path; the native app adds less.'),
-    musicians.el, lineupSection(ctx));
+    musicians.el, lineupSection(ctx, wanted.length ? wanted : ['drums', 'bass guitar']));
   await musicians.load();
 }

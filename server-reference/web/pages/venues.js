@@ -12,9 +12,11 @@ const KINDS = [['rehearsal_room', 'Rehearsal room'], ['recording_studio', 'Recor
 const EQUIPMENT = [['drum_kit', 'Drum kit'], ['pa_system', 'PA system'], ['guitar_amp', 'Guitar amp'],
   ['bass_amp', 'Bass amp'], ['keyboard', 'Keyboard'], ['piano', 'Piano'], ['microphones', 'Microphones'],
   ['mixing_desk', 'Mixing desk'], ['recording_gear', 'Recording gear'], ['stage_lighting', 'Stage lighting']];
-const CITIES = [['Berlin', 52.52, 13.405], ['Hamburg', 53.551, 9.993], ['London', 51.507, -0.128],
-  ['Paris', 48.857, 2.352], ['New York', 40.713, -74.006], ['São Paulo', -23.551, -46.633],
-  ['Tokyo', 35.676, 139.65]];
+/** Preset centres: name, latitude, longitude, local currency (prices are compared per currency). */
+const CITIES = [['Berlin', 52.52, 13.405, 'EUR'], ['Hamburg', 53.551, 9.993, 'EUR'],
+  ['London', 51.507, -0.128, 'GBP'], ['Paris', 48.857, 2.352, 'EUR'],
+  ['New York', 40.713, -74.006, 'USD'], ['São Paulo', -23.551, -46.633, 'BRL'],
+  ['Tokyo', 35.676, 139.65, 'JPY']];
 const DAYS = [['', 'Any day'], ['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'],
   ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday']];
 const KIND_LABEL = Object.fromEntries(KINDS);
@@ -111,7 +113,42 @@ function price(p) {
   return p ? `${p.amount.toFixed(2)} ${p.currency}/h` : 'price on request';
 }
 
-function venueItem(hit, n) {
+/**
+ * Favourite venues of the signed-in member: loaded once, toggled with PUT/DELETE. Each button
+ * is a toggle (`aria-pressed`) named after its venue, so a list of them stays distinguishable.
+ */
+async function favourites(ctx) {
+  if (!ctx.session.get()) return null;
+  const ids = new Set();
+  try {
+    (await ctx.api('GET', '/api/v1/me/favourite-venues?limit=100')).forEach((v) => ids.add(v.id));
+  } catch {
+    return null; // no favourites feature on this server: the list simply has no buttons
+  }
+  return {
+    button(hit) {
+      const b = h('button', { type: 'button', class: 'small', 'aria-label': `Favourite: ${hit.name}`,
+        'aria-pressed': String(ids.has(hit.id)) }, ids.has(hit.id) ? '★ Favourite' : '☆ Favourite');
+      b.addEventListener('click', async () => {
+        const on = !ids.has(hit.id);
+        b.disabled = true;
+        try {
+          await ctx.api(on ? 'PUT' : 'DELETE', `/api/v1/me/favourite-venues/${encodeURIComponent(hit.id)}`);
+          if (on) ids.add(hit.id); else ids.delete(hit.id);
+          b.setAttribute('aria-pressed', String(on));
+          b.textContent = on ? '★ Favourite' : '☆ Favourite';
+        } catch (e) {
+          ctx.notify(e.message, 'error');
+        } finally {
+          b.disabled = false;
+        }
+      });
+      return b;
+    },
+  };
+}
+
+function venueItem(hit, n, favs) {
   const a = hit.address || {};
   const address = [[a.street, a.house_number].filter(Boolean).join(' '), a.postcode, a.city].filter(Boolean).join(', ');
   return h('li', { 'data-n': n, id: `venue-${n}` },
@@ -123,11 +160,14 @@ function venueItem(hit, n) {
     address ? h('p', { class: 'meta' }, address) : null,
     hit.equipment?.length ? h('ul', { class: 'tags', 'aria-label': 'Equipment' },
       hit.equipment.map((e) => h('li', {}, EQUIPMENT_LABEL[e] || e))) : null,
-    hit.website ? h('p', {}, h('a', { href: hit.website, rel: 'noopener noreferrer', target: '_blank' }, 'Website')) : null);
+    h('div', { class: 'actions' },
+      hit.website ? h('a', { href: hit.website, rel: 'noopener noreferrer', target: '_blank' }, 'Website') : null,
+      favs ? favs.button(hit) : null));
 }
 
-export function render(container, _params, ctx) {
+export async function render(container, _params, ctx) {
   const ctxApi = ctx.api;
+  const favs = await favourites(ctx);
   const [cityName, cityLat, cityLon] = CITIES[0];
   const q = field('Name or address contains', { type: 'search', maxlength: 100 });
   const city = field('Near city', { value: cityName }, {
@@ -168,7 +208,7 @@ export function render(container, _params, ctx) {
   city.control.addEventListener('change', () => {
     const c = CITIES.find(([n]) => n === city.control.value);
     if (c) {
-      [, lat.control.value, lon.control.value] = c;
+      [, lat.control.value, lon.control.value, currency.control.value] = c;
       syncBox();
     }
   });
@@ -205,7 +245,7 @@ export function render(container, _params, ctx) {
       ? { kind: 'radius', lat: params.lat, lon: params.lon, radiusKm: params.radius_m / 1000 }
       : { kind: 'box', minLat: params.min_lat, minLon: params.min_lon, maxLat: params.max_lat, maxLon: params.max_lon };
     const list = h('ol', { class: 'list', start: first, 'aria-label': 'Venues' },
-      res.results.map((hit, i) => venueItem(hit, first + i)));
+      res.results.map((hit, i) => venueItem(hit, first + i, favs)));
     const pick = (n) => {
       list.querySelectorAll('li').forEach((li) => li.classList.toggle('picked', li.dataset.n === String(n)));
       document.getElementById(`venue-${n}`)?.scrollIntoView({ block: 'nearest' });
@@ -221,31 +261,38 @@ export function render(container, _params, ctx) {
           h('figcaption', { class: 'hint' }, 'Orange: search centre. Blue dots: venues on this page, numbered as in the list. Drawn locally; not to exact map projection.'))));
   };
 
+  /** Reads the filters and runs the search from the first page (resolves when shown). */
+  const submit = async () => {
+    openTime.control.setCustomValidity(openDay.control.value && !openTime.control.value
+      ? 'Pick a time too, or set "Open on" to any day.' : '');
+    if (!form.reportValidity()) return undefined;
+    const num = (f) => (f.control.value === '' ? undefined : Number(f.control.value));
+    const params = {
+      q: q.control.value.trim() || undefined,
+      kind: kinds.read().join(',') || undefined,
+      equipment: equipment.read().join(',') || undefined,
+      min_capacity: num(capacity),
+      max_price: num(maxPrice),
+      currency: maxPrice.control.value !== '' ? currency.control.value.trim().toUpperCase() : undefined,
+      open_day: openDay.control.value && openTime.control.value ? openDay.control.value : undefined,
+      open_time: openDay.control.value && openTime.control.value ? openTime.control.value : undefined,
+    };
+    if (areaKind.control.value === 'radius') {
+      Object.assign(params, { lat: num(lat), lon: num(lon), radius_m: Math.round(num(radius) * 1000) });
+    } else {
+      Object.assign(params, { lat: undefined, min_lat: num(minLat), min_lon: num(minLon), max_lat: num(maxLat), max_lon: num(maxLon) });
+    }
+    lastParams = params;
+    return search(0);
+  };
+
   const form = h('form', {
     class: 'card',
     novalidate: true,
     role: 'search',
     onsubmit: (e) => {
       e.preventDefault();
-      if (!form.reportValidity()) return;
-      const num = (f) => (f.control.value === '' ? undefined : Number(f.control.value));
-      const params = {
-        q: q.control.value.trim() || undefined,
-        kind: kinds.read().join(',') || undefined,
-        equipment: equipment.read().join(',') || undefined,
-        min_capacity: num(capacity),
-        max_price: num(maxPrice),
-        currency: maxPrice.control.value !== '' ? currency.control.value.trim().toUpperCase() : undefined,
-        open_day: openDay.control.value && openTime.control.value ? openDay.control.value : undefined,
-        open_time: openDay.control.value && openTime.control.value ? openTime.control.value : undefined,
-      };
-      if (areaKind.control.value === 'radius') {
-        Object.assign(params, { lat: num(lat), lon: num(lon), radius_m: Math.round(num(radius) * 1000) });
-      } else {
-        Object.assign(params, { lat: undefined, min_lat: num(minLat), min_lon: num(minLon), max_lat: num(maxLat), max_lon: num(maxLon) });
-      }
-      lastParams = params;
-      search(0);
+      submit();
     },
   },
   h('div', { class: 'grid' }, q, city, areaKind),
@@ -256,5 +303,5 @@ export function render(container, _params, ctx) {
 
   page(container, 'Find a venue', form, status, results);
   // Start with the default search so the page opens on results.
-  form.requestSubmit();
+  await submit();
 }
