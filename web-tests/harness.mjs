@@ -135,7 +135,7 @@ export async function setup(t, { demo = false, browserArgs = [] } = {}) {
 const TYPES = { js: 'text/javascript', css: 'text/css', html: 'text/html' };
 
 /** Development aid: answers /assets/* requests from `dir` on disk (see the header comment). */
-async function serveFromDisk(context, dir) {
+export async function serveFromDisk(context, dir) {
   await context.route('**/assets/**', (route) => {
     const rel = new URL(route.request().url()).pathname.replace(/^\/assets\//, '');
     const file = path.resolve(dir, rel);

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tutti_core::codec::{Channels, Decoder, FrameDuration};
 use tutti_core::session::loopback::{self, LoopbackPeer, opus_frames};
-use tutti_core::session::transport::{Channel, LinkEvent, LinkState, PeerLink, RtpIn, RtpOut};
+use tutti_core::session::transport::{
+    Channel, LinkEvent, LinkState, PeerLink, RtpIn, RtpOut, SdpKind, SessionDescription,
+};
 use tutti_core::session::webrtc_link::{LinkConfig, WebRtcLink};
 
 /// Failure guard for anything that should happen within a few seconds.
@@ -152,7 +154,15 @@ async fn opus_rtp_flows_both_ways_in_order() {
         let n = peer.link.negotiated().expect("negotiated");
         assert_eq!(n.frame, FrameDuration::Ms2_5);
         assert!(n.remote_stereo, "stereo=1 must be in the remote fmtp");
+        assert!(
+            n.remote_red,
+            "a=x-tutti-red survives the stack on both sides"
+        );
     }
+    assert!(
+        !pair.offer_sdp.contains("a=ptime:2.5"),
+        "ptime is an integer or absent"
+    );
 
     const N: usize = 2000;
     let frames = opus_frames(N, 7);
@@ -370,4 +380,39 @@ fn ice_ufrag(sdp: &str) -> String {
         .find_map(|l| l.trim_end().strip_prefix("a=ice-ufrag:"))
         .expect("ufrag")
         .to_owned()
+}
+
+/// A browser-like offer (Chrome's Opus fmtp, no `a=x-tutti-red`): the native answer negotiates
+/// plain Opus at 10 ms and states `a=ptime:10`, which Chrome then sends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_like_offer_gets_plain_opus_at_10_ms() {
+    let (offerer, _a_events) = WebRtcLink::new(loopback_config()).await.expect("link a");
+    let (native, _b_events) = WebRtcLink::new(loopback_config()).await.expect("link b");
+    let offer = offerer.create_offer(false).await.expect("offer");
+    let browser_like: String = offer
+        .sdp
+        .lines()
+        .filter(|l| *l != "a=x-tutti-red" && !l.starts_with("a=ptime:"))
+        .map(|l| {
+            if l.starts_with("a=fmtp:111 ") {
+                "a=fmtp:111 minptime=10;useinbandfec=1".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\r\n")
+        + "\r\n";
+    let negotiated = native
+        .set_remote_description(SessionDescription {
+            kind: SdpKind::Offer,
+            sdp: browser_like,
+        })
+        .await
+        .expect("browser-like offer accepted");
+    assert!(!negotiated.remote_red);
+    assert_eq!(negotiated.frame, FrameDuration::Ms10);
+    let answer = native.create_answer().await.expect("answer");
+    assert!(answer.sdp.contains("a=ptime:10\r\n"), "{}", answer.sdp);
+    assert!(answer.sdp.contains("a=x-tutti-red\r\n"));
 }

@@ -6,7 +6,8 @@
 //! [`Engine::new`] returns all three. They share only wait-free `rtrb` rings and atomics:
 //! - **capture**: the audio thread converts the host's input to 48 kHz, cuts it into codec
 //!   frames and pushes each into a ring of fixed-size slots; [`EngineNetwork::poll_packet`] drains
-//!   it, encodes with Opus, wraps in RFC 2198 redundancy and hands out RTP payloads to send.
+//!   it, encodes with Opus, wraps in RFC 2198 redundancy and hands out RTP payloads to send;
+//!   for browser peers it also encodes plain Opus at their longer frame (`plain` module).
 //! - **receive**: [`EngineNetwork::receive`] copies each RTP packet with its arrival time into
 //!   that peer's ring of fixed-size slots; the audio thread pushes them into the peer's
 //!   [`Playout`](crate::playout::Playout) (jitter buffer → decode/conceal → drift resampler),
@@ -53,6 +54,7 @@
 
 mod control;
 mod network;
+mod plain;
 mod shared;
 mod slots;
 mod stats;
@@ -64,7 +66,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 pub use control::EngineControl;
-pub use network::{EngineNetwork, EnginePeer, OutgoingPacket, PeerConfig, ReceiveError};
+pub use network::{EngineNetwork, EnginePeer, OutgoingPacket, PeerConfig, ReceiveError, Stream};
 pub use slots::MAX_RTP_PAYLOAD;
 pub use stats::{LatencyTerms, PeerStats};
 

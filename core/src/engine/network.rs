@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use super::plain::PlainStream;
 use super::shared::Shared;
 use super::slots::{CaptureSlot, Command, MAX_RTP_PAYLOAD, PacketSlot, PeerState};
 use super::{EngineConfig, EngineError};
-use crate::codec::{Channels, Encoder, MAX_PACKET_BYTES};
+use crate::codec::{Channels, Encoder, EncoderConfig, FrameDuration, MAX_PACKET_BYTES};
 use crate::jitter::JitterConfig;
 use crate::mixer::{MixerHandle, SourceId, SourceLayout};
 use crate::playout::Playout;
@@ -60,14 +61,27 @@ pub enum ReceiveError {
     RingFull,
 }
 
-/// One encoded frame ready to send as an RTP packet to every peer.
+/// Which outgoing stream a packet belongs to; each peer is sent exactly one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// The native stream: the engine's frame, RED-framed per [`EngineConfig::redundancy`]. For
+    /// Tutti peers.
+    Native,
+    /// Plain Opus at this frame, for browsers ([`EngineNetwork::set_plain_streams`]).
+    Plain(FrameDuration),
+}
+
+/// One encoded frame ready to send as an RTP packet to every peer of its [`Stream`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OutgoingPacket<'a> {
+    /// The stream it belongs to; sequence numbers and timestamps run per stream.
+    pub stream: Stream,
     /// RTP sequence number.
     pub sequence: u16,
     /// RTP timestamp (48 kHz units) of the frame.
     pub timestamp: u32,
-    /// RTP payload: RED-wrapped or plain Opus, per [`EngineConfig::redundancy`].
+    /// RTP payload: for [`Stream::Native`] RED-wrapped or plain Opus per
+    /// [`EngineConfig::redundancy`]; for [`Stream::Plain`] always plain Opus.
     pub payload: &'a [u8],
 }
 
@@ -85,6 +99,9 @@ pub struct EngineNetwork {
     commands: rtrb::Producer<Command>,
     retired: rtrb::Consumer<Box<PeerState>>,
     encoder: Encoder,
+    encoder_config: EncoderConfig,
+    /// Browser-compatible streams, at most one per frame duration.
+    plain: Vec<PlainStream>,
     red: Option<RedundancyEncoder>,
     opus: Box<[u8]>,
     /// Largest encoded frame, so a packet with its redundant copies fits [`MAX_RTP_PAYLOAD`].
@@ -128,6 +145,8 @@ impl EngineNetwork {
             commands,
             retired,
             encoder,
+            encoder_config: config.encoder,
+            plain: Vec::new(),
             red,
             opus: vec![0; MAX_PACKET_BYTES].into_boxed_slice(),
             payload: vec![0; (MAX_REDUNDANCY + 1) * (MAX_PACKET_BYTES + 4) + 1].into_boxed_slice(),
@@ -257,16 +276,35 @@ impl EngineNetwork {
 
     /// The next captured frame, encoded and packetized, or `None` when the capture ring is
     /// empty. Call until `None` whenever the audio thread may have produced frames.
+    ///
+    /// With plain streams set ([`Self::set_plain_streams`]), their packets come out too, each
+    /// right after the native packet of the captured frame that completed it.
     pub fn poll_packet(&mut self) -> Option<OutgoingPacket<'_>> {
         self.collect_retired();
+        if let Some(i) = self.plain.iter().position(|p| p.ready.is_some()) {
+            let plain = &mut self.plain[i];
+            let ready = plain.ready.take()?;
+            return Some(OutgoingPacket {
+                stream: Stream::Plain(plain.frame()),
+                sequence: ready.sequence,
+                timestamp: ready.timestamp,
+                payload: plain.payload(ready),
+            });
+        }
         loop {
             let chunk = self.capture.read_chunk(1).ok()?;
             let (first, _) = chunk.as_slices();
             let slot = first.first()?;
             let index = slot.index;
+            let timestamp = self
+                .timestamp0
+                .wrapping_add((index as u32).wrapping_mul(self.frame_samples));
             let encoded = self
                 .encoder
                 .encode(&slot.pcm[..slot.len], &mut self.opus[..self.frame_cap]);
+            for plain in &mut self.plain {
+                plain.push(index, timestamp, &slot.pcm[..slot.len]);
+            }
             chunk.commit_all();
             if index > self.next_index {
                 // The audio thread dropped frames because this side fell behind.
@@ -278,9 +316,6 @@ impl EngineNetwork {
             self.next_index = index + 1;
             // Our own configuration and buffers: encoding only fails on a bug, so skip the frame.
             let Ok(len) = encoded else { continue };
-            let timestamp = self
-                .timestamp0
-                .wrapping_add((index as u32).wrapping_mul(self.frame_samples));
             let payload_len = match self.red.as_mut() {
                 Some(red) => match red.packetize(timestamp, &self.opus[..len], &mut self.payload) {
                     Ok(n) => n,
@@ -294,11 +329,49 @@ impl EngineNetwork {
             let sequence = self.sequence;
             self.sequence = self.sequence.wrapping_add(1);
             return Some(OutgoingPacket {
+                stream: Stream::Native,
                 sequence,
                 timestamp,
                 payload: &self.payload[..payload_len],
             });
         }
+    }
+
+    /// Sets which browser-compatible plain-Opus streams are encoded besides the native one:
+    /// one per frame in `frames` (duplicates ignored). Streams kept keep their sequence numbers;
+    /// new ones start fresh; removed ones stop at once. Call it when peers that need them come
+    /// and go, so no encoder runs for nobody. Allocates (on this, the network, side only).
+    ///
+    /// Each frame must be a whole multiple of the native frame, else
+    /// [`EngineError::InvalidConfig`] and nothing changes.
+    pub fn set_plain_streams(&mut self, frames: &[FrameDuration]) -> Result<(), EngineError> {
+        let mut next = Vec::with_capacity(frames.len());
+        for &frame in frames {
+            if next.iter().any(|p: &PlainStream| p.frame() == frame) {
+                continue;
+            }
+            match self.plain.iter().position(|p| p.frame() == frame) {
+                Some(i) => next.push(self.plain.swap_remove(i)),
+                None => {
+                    // A sequence far from the native stream's, so the two are never confused.
+                    let sequence = self.sequence.wrapping_add(0x8000);
+                    match PlainStream::new(&self.encoder_config, frame, sequence) {
+                        Ok(stream) => next.push(stream),
+                        Err(e) => {
+                            self.plain.append(&mut next);
+                            return Err(e);
+                        }
+                    }
+                }
+            }
+        }
+        self.plain = next;
+        Ok(())
+    }
+
+    /// Frames of the plain streams currently encoded.
+    pub fn plain_streams(&self) -> impl Iterator<Item = FrameDuration> + '_ {
+        self.plain.iter().map(PlainStream::frame)
     }
 
     /// The encoder, e.g. to change the bitrate when congestion control reacts.

@@ -63,8 +63,9 @@ pub enum SessionError {
         /// The transport's error.
         source: TransportError,
     },
-    /// Remote peer: it negotiated a frame duration our encoder does not send. All musicians
-    /// of a room must pick the same frame (`--frame-ms`) until per-peer encoders exist.
+    /// Remote peer: a Tutti peer negotiated a frame duration our native encoder does not send.
+    /// All native musicians of a room must pick the same frame (`--frame-ms`); browsers get a
+    /// plain-Opus stream at their own frame and never cause this.
     #[error("peer {peer} negotiated {negotiated_us} µs frames, our encoder sends {ours_us} µs")]
     FrameMismatch {
         /// The peer.

@@ -14,7 +14,8 @@ use tokio::time::MissedTickBehavior;
 
 use crate::clock_sync::ClockSync;
 use crate::codec::FrameDuration;
-use crate::engine::{EngineControl, EngineNetwork, EnginePeer, PeerConfig};
+use crate::engine::{EngineControl, EngineNetwork, EnginePeer, PeerConfig, Stream};
+use crate::jitter::PayloadFormat;
 use crate::protocol::{
     self, ClientMessage, Join, PeerId, PeerInfo, PeerMessage, ServerMessage, Welcome,
 };
@@ -60,8 +61,9 @@ struct Peer {
     remote_description: bool,
     pending_candidates: Vec<IceCandidate>,
     negotiated: Option<Negotiated>,
-    /// The negotiated frame is what our encoder sends.
-    can_send: bool,
+    /// The stream this peer is sent: native (RED at our frame) for a Tutti peer at our frame,
+    /// plain Opus at the negotiated frame for a browser, none on a frame mismatch.
+    send: Option<Stream>,
     engine: Option<EnginePeer>,
     clock: ClockSync,
     clock_channel_open: bool,
@@ -377,7 +379,12 @@ impl Mesh {
         };
         peer.remote_description = true;
         peer.negotiated = Some(negotiated);
-        peer.can_send = negotiated.frame == frame;
+        let native = negotiated.remote_red;
+        peer.send = match (native, negotiated.frame == frame) {
+            (true, true) => Some(Stream::Native),
+            (true, false) => None,
+            (false, _) => Some(Stream::Plain(negotiated.frame)),
+        };
         let pending = std::mem::take(&mut peer.pending_candidates);
         let link = Arc::clone(&peer.link);
         let needs_engine = peer.engine.is_none();
@@ -385,7 +392,8 @@ impl Mesh {
             // Candidates from before an ICE restart are refused; that is expected.
             let _ = link.add_remote_candidate(candidate).await;
         }
-        if negotiated.frame != frame {
+        self.sync_plain_streams();
+        if native && negotiated.frame != frame {
             self.emit(SessionEvent::Error(SessionError::FrameMismatch {
                 peer: id.clone(),
                 negotiated_us: micros(negotiated.frame),
@@ -397,6 +405,9 @@ impl Mesh {
         }
         let mut config: PeerConfig = self.config.peer.clone();
         config.jitter.frame = negotiated.frame;
+        if !native {
+            config.jitter.payload = PayloadFormat::Plain;
+        }
         match self.network.add_peer(config) {
             Ok(engine) => {
                 if let Some(peer) = self.peers.get_mut(id) {
@@ -467,7 +478,7 @@ impl Mesh {
                 remote_description: false,
                 pending_candidates: Vec::new(),
                 negotiated: None,
-                can_send: false,
+                send: None,
                 engine: None,
                 clock: ClockSync::new(self.epoch, self.config.clock),
                 clock_channel_open: false,
@@ -505,6 +516,22 @@ impl Mesh {
         tokio::spawn(async move {
             let _ = link.close().await;
         });
+        self.sync_plain_streams();
+    }
+
+    /// Encodes a plain-Opus stream for each frame some browser peer needs, and no other.
+    fn sync_plain_streams(&mut self) {
+        let mut frames: Vec<FrameDuration> = Vec::new();
+        for peer in self.peers.values() {
+            if let Some(Stream::Plain(frame)) = peer.send
+                && !frames.contains(&frame)
+            {
+                frames.push(frame);
+            }
+        }
+        if let Err(e) = self.network.set_plain_streams(&frames) {
+            self.emit(SessionEvent::Error(SessionError::Engine(e)));
+        }
     }
 
     // ---- link events -----------------------------------------------------------------------
@@ -641,7 +668,7 @@ impl Mesh {
         let Self { network, peers, .. } = self;
         while let Some(packet) = network.poll_packet() {
             for peer in peers.values() {
-                if peer.can_send && peer.state == LinkState::Connected {
+                if peer.send == Some(packet.stream) && peer.state == LinkState::Connected {
                     // A failure here is a link going down; its state event handles it.
                     let _ = peer
                         .link

@@ -7,8 +7,14 @@
 //!   `stereo=1` is needed in *both* descriptions or Chromium down-mixes to mono (RFC 7587 §7.1);
 //!   in-band FEC carries nothing at ≤ 5 ms CELT frames, so it is switched off.
 //! - Media attributes in the audio section: `a=ptime:<preferred ms>` and `a=maxptime:<ms>`
-//!   (RFC 8866 §6.4/6.5; `2.5` is written as a decimal, which parsers that expect an integer
-//!   ignore rather than reject).
+//!   (RFC 8866 §6.4/6.5). Both are integers there, and Chrome's SDP parser rejects a whole
+//!   description whose `a=ptime` is not one, so a 2.5 ms preference is not written as `ptime`
+//!   (the fmtp `minptime=2.5` already carries it: natives prefer what they accept). An answer
+//!   states the frame both sides settled on, which is what a browser then sends.
+//! - `a=x-tutti-red` in the audio section: "my Opus packets are RFC 2198 RED blocks under the
+//!   Opus payload type" ([`crate::redundancy`]). Native Tutti peers write it; browsers, which
+//!   ignore unknown attributes, do not, so a peer without it is sent and read plain Opus at the
+//!   negotiated frame (the browser-compatible path; see ARCHITECTURE.md).
 //!
 //! # How the frame is chosen
 //! The frame duration travels in the SDP itself, so no field in the signalling join info is
@@ -70,24 +76,35 @@ pub fn opus_fmtp(policy: &FramePolicy) -> String {
     )
 }
 
-/// Adds `a=ptime`/`a=maxptime` to the audio section(s) of a local description, replacing any
-/// present, right after the Opus `a=rtpmap` line.
-pub fn add_ptime(sdp: &str, policy: &FramePolicy) -> String {
+/// Our marker attribute (module docs): the sender frames Opus in RFC 2198 RED.
+const RED_MARKER: &str = "a=x-tutti-red";
+
+/// Adds `a=ptime` (integer durations only), `a=maxptime` and our RED marker to the audio
+/// section(s) of a local description, replacing any present, right after the Opus `a=rtpmap`
+/// line.
+pub fn add_media_attributes(sdp: &str, policy: &FramePolicy) -> String {
     let mut out = String::with_capacity(sdp.len() + 40);
     let mut audio = false;
     for line in sdp.lines() {
         if line.starts_with("m=") {
             audio = line.starts_with("m=audio");
         }
-        if audio && (line.starts_with("a=ptime:") || line.starts_with("a=maxptime:")) {
+        if audio
+            && (line.starts_with("a=ptime:")
+                || line.starts_with("a=maxptime:")
+                || line == RED_MARKER)
+        {
             continue;
         }
         out.push_str(line);
         out.push_str("\r\n");
         if audio && is_opus_rtpmap(line) {
+            let preferred = micros(policy.preferred);
+            if preferred.is_multiple_of(1000) {
+                out.push_str(&format!("a=ptime:{}\r\n", preferred / 1000));
+            }
             out.push_str(&format!(
-                "a=ptime:{}\r\na=maxptime:{}\r\n",
-                ms_text(micros(policy.preferred)),
+                "a=maxptime:{}\r\n{RED_MARKER}\r\n",
                 ms_text(micros(policy.max))
             ));
         }
@@ -108,6 +125,8 @@ pub struct RemoteOpus {
     pub ptime_us: Option<u32>,
     /// `a=maxptime` in µs, if stated.
     pub max_us: Option<u32>,
+    /// `a=x-tutti-red`: it sends (and reads) RFC 2198 RED-framed Opus; without it, plain Opus.
+    pub red: bool,
 }
 
 /// Finds Opus in a remote description. Hostile input: never panics; unparsable optional
@@ -117,7 +136,7 @@ pub fn parse_remote_opus(sdp: &str) -> Result<RemoteOpus, TransportError> {
     let mut seen_audio = false;
     let mut found: Option<RemoteOpus> = None;
     let mut fmtp: Vec<(u8, &str)> = Vec::new();
-    let (mut ptime, mut maxptime) = (None, None);
+    let (mut ptime, mut maxptime, mut red) = (None, None, false);
     for line in sdp.lines() {
         let line = line.trim_end();
         if line.starts_with("m=") {
@@ -131,7 +150,9 @@ pub fn parse_remote_opus(sdp: &str) -> Result<RemoteOpus, TransportError> {
         if !audio {
             continue;
         }
-        if let Some(rest) = line.strip_prefix("a=ptime:") {
+        if line == RED_MARKER {
+            red = true;
+        } else if let Some(rest) = line.strip_prefix("a=ptime:") {
             ptime = parse_ms(rest);
         } else if let Some(rest) = line.strip_prefix("a=maxptime:") {
             maxptime = parse_ms(rest);
@@ -153,6 +174,7 @@ pub fn parse_remote_opus(sdp: &str) -> Result<RemoteOpus, TransportError> {
                     min_us: None,
                     ptime_us: None,
                     max_us: None,
+                    red: false,
                 });
             }
         }
@@ -170,6 +192,7 @@ pub fn parse_remote_opus(sdp: &str) -> Result<RemoteOpus, TransportError> {
     }
     opus.ptime_us = ptime;
     opus.max_us = maxptime;
+    opus.red = red;
     Ok(opus)
 }
 
@@ -230,7 +253,7 @@ mod tests {
             "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 {}\r\na=ptime:20\r\nm=application 9 x\r\na=ptime:7\r\n",
             opus_fmtp(policy)
         );
-        add_ptime(&base, policy)
+        add_media_attributes(&base, policy)
     }
 
     #[test]
@@ -243,20 +266,29 @@ mod tests {
                 payload_type: 111,
                 stereo: true,
                 min_us: Some(2_500),
-                ptime_us: Some(2_500),
+                ptime_us: None,
                 max_us: Some(20_000),
+                red: true,
             }
         );
         assert_eq!(negotiate_frame(&policy, &remote), FrameDuration::Ms2_5);
     }
 
     #[test]
-    fn add_ptime_replaces_only_the_audio_attributes() {
+    fn media_attributes_replace_only_the_audio_ones_and_ptime_stays_an_integer() {
         let sdp = native(&FramePolicy::default());
-        assert_eq!(sdp.matches("a=ptime:").count(), 2, "{sdp}");
-        assert!(sdp.contains("a=rtpmap:111 opus/48000/2\r\na=ptime:2.5\r\na=maxptime:20\r\n"));
+        assert_eq!(sdp.matches("a=ptime:").count(), 1, "{sdp}");
+        assert!(sdp.contains("a=rtpmap:111 opus/48000/2\r\na=maxptime:20\r\na=x-tutti-red\r\n"));
         assert!(sdp.contains("a=ptime:7"), "application section untouched");
         assert!(!sdp.contains("a=ptime:20"));
+        let five = native(&FramePolicy {
+            preferred: FrameDuration::Ms5,
+            ..FramePolicy::default()
+        });
+        assert!(five.contains("a=ptime:5\r\na=maxptime:20\r\na=x-tutti-red\r\n"));
+        assert_eq!(five.matches(RED_MARKER).count(), 1, "written once");
+        let again = add_media_attributes(&five, &FramePolicy::default());
+        assert_eq!(again.matches(RED_MARKER).count(), 1);
     }
 
     #[test]
@@ -276,6 +308,7 @@ mod tests {
         let remote = parse_remote_opus(CHROME).expect("opus");
         assert_eq!(remote.payload_type, 111);
         assert!(!remote.stereo, "Chrome offers no stereo=1 by default");
+        assert!(!remote.red, "a browser gets plain Opus");
         assert_eq!(
             negotiate_frame(&FramePolicy::default(), &remote),
             FrameDuration::Ms10
@@ -308,6 +341,7 @@ mod tests {
             min_us: Some(10_000),
             ptime_us: None,
             max_us: Some(5_000),
+            red: true,
         };
         assert_eq!(
             negotiate_frame(&FramePolicy::default(), &remote),

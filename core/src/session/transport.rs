@@ -176,6 +176,9 @@ pub struct Negotiated {
     pub payload_type: u8,
     /// The remote asked for stereo (`stereo=1`); without it a browser down-mixes.
     pub remote_stereo: bool,
+    /// The remote is a Tutti peer framing Opus in RFC 2198 RED (`a=x-tutti-red`); otherwise
+    /// (a browser) both directions carry plain Opus at [`Self::frame`].
+    pub remote_red: bool,
 }
 
 /// Everything a link reports, in order, through its event channel.

@@ -301,15 +301,20 @@ impl WebRtcLink {
     }
 
     /// Applies a description we created and returns it for the remote with our
-    /// `ptime`/`maxptime` added. The stack refuses a locally applied SDP that differs from the
-    /// one it generated, so the attributes go only into the copy that is sent; they concern the
-    /// remote (how long the packets we want are), not our own stack.
+    /// `ptime`/`maxptime`/RED marker added. The stack refuses a locally applied SDP that differs
+    /// from the one it generated, so the attributes go only into the copy that is sent; they
+    /// concern the remote (how long the packets we want are), not our own stack. An answer's
+    /// `ptime` is the negotiated frame, which is what a browser then sends.
     async fn apply_local(
         &self,
         kind: SdpKind,
         generated: RTCSessionDescription,
     ) -> Result<SessionDescription, TransportError> {
-        let sdp = sdp::add_ptime(&generated.sdp, &self.frames);
+        let mut policy = self.frames;
+        if let (SdpKind::Answer, Some(negotiated)) = (kind, self.negotiated()) {
+            policy.preferred = negotiated.frame;
+        }
+        let sdp = sdp::add_media_attributes(&generated.sdp, &policy);
         self.pc
             .set_local_description(generated)
             .await
@@ -357,6 +362,7 @@ impl PeerLink for WebRtcLink {
             frame: sdp::negotiate_frame(&self.frames, &remote),
             payload_type: remote.payload_type,
             remote_stereo: remote.stereo,
+            remote_red: remote.red,
         };
         *self.negotiated.lock().unwrap_or_else(|p| p.into_inner()) = Some(negotiated);
         Ok(negotiated)
