@@ -8,7 +8,7 @@ use super::{TuttiResult, boundary};
 pub const TUTTI_MAX_CHANNELS: u32 = 2;
 
 /// The audio-thread half of a session (opaque). Made by `tutti_session_new`, released by
-/// [`tutti_engine_free`]; it works whether or not the session is joined.
+/// `tutti_engine_free`; it works whether or not the session is joined.
 pub struct TuttiEngine {
     pub(crate) engine: Engine,
     /// The channel count of both the host's input and output.

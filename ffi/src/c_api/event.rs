@@ -13,7 +13,7 @@ use super::{TuttiResult, boundary};
 /// Bytes of a peer-id buffer: the longest id (64 bytes) plus the NUL.
 pub const TUTTI_PEER_ID_CAPACITY: usize = 65;
 
-/// What kind of event a [`TuttiEvent`] holds.
+/// What kind of event a `TuttiEvent` holds.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TuttiEventKind {
