@@ -231,6 +231,10 @@ int main(int argc, char **argv) {
         char message[512];
         tutti_session_last_error(session, message, sizeof message);
         fprintf(stderr, "c-host: join failed: %s (%s)\n", tutti_result_message(joined), message);
+        atomic_store(&a.stop, true);
+        pthread_join(audio, NULL);
+        tutti_session_free(&session);
+        tutti_engine_free(&a.engine);
         return 1;
     }
     CHECK(tutti_session_join(session, &join) == TUTTI_RESULT_ALREADY_JOINED);
@@ -269,7 +273,7 @@ int main(int argc, char **argv) {
         /* Keep playing a while after hearing, so the other side hears us too. */
         if (heard && seconds_since(&heard_at) > 3.0)
             break;
-        if (!tone_check && seconds_since(&start) > max_seconds / 2 && atomic_load(&a.heard_windows) >= 0)
+        if (!tone_check && seconds_since(&start) > max_seconds / 2)
             break;
         struct timespec pause = {0, 10 * 1000 * 1000};
         nanosleep(&pause, NULL);
