@@ -47,7 +47,7 @@ typedef enum TuttiResult {
   TUTTI_RESULT_PANIC = 13,
 } TuttiResult;
 
-// What kind of event a [`TuttiEvent`] holds.
+// What kind of event a `TuttiEvent` holds.
 typedef enum TuttiEventKind {
   // No event was waiting.
   TUTTI_EVENT_KIND_NONE = 0,
@@ -90,7 +90,7 @@ typedef enum TuttiLinkState {
 } TuttiLinkState;
 
 // The audio-thread half of a session (opaque). Made by `tutti_session_new`, released by
-// [`tutti_engine_free`]; it works whether or not the session is joined.
+// `tutti_engine_free`; it works whether or not the session is joined.
 typedef struct TuttiEngine TuttiEngine;
 
 // A jam session (opaque): a room, its peer links and the control side of the engine. Safe

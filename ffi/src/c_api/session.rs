@@ -10,7 +10,7 @@ use tutti_core::engine::EngineConfig;
 use tutti_core::protocol::{PeerId, RoomId};
 use tutti_core::session::{Identity, SessionConfig};
 
-use super::engine::{TUTTI_MAX_CHANNELS, TuttiEngine};
+use super::engine::TuttiEngine;
 use super::strings::{copy_into, optional, owned, required};
 use super::{TuttiResult, boundary};
 
@@ -134,12 +134,11 @@ pub unsafe extern "C" fn tutti_session_new(
         engine_config.encoder.frame = frame;
         engine_config.max_peers = config.max_peers as usize;
         let (client, engine) = Client::new(client_config).map_err(|e| TuttiResult::from(&e))?;
-        debug_assert!(config.channels <= TUTTI_MAX_CHANNELS);
-        *engine_out = Box::into_raw(Box::new(TuttiEngine {
+        *engine_out = TuttiEngine::into_raw(
             engine,
-            channels: config.channels as usize,
-            max_block: config.max_block_frames as usize,
-        }));
+            config.channels as usize,
+            config.max_block_frames as usize,
+        );
         *session_out = Box::into_raw(Box::new(TuttiSession {
             client,
             event_text: Mutex::new(CString::default()),
