@@ -13,6 +13,8 @@
 //! - [`clock_sync`] — NTP-style clock offset and round-trip estimation between peers (sans-IO).
 //! - [`protocol`] — versioned signalling and peer-to-peer messages shared with the server (JSON);
 //!   always compiled, so the server can use it without `media`.
+//! - `client` (feature `session`) — a blocking facade over engine + session, with its own tokio
+//!   runtime, for hosts without async (the C API and the uniffi bindings wrap it).
 //! - `session` (feature `session`) — the WebRTC peer link behind a small transport trait:
 //!   offer/answer, trickle ICE, Opus RTP in/out with arrival times, data channels, ICE restart.
 //! - `netsim` (feature `netsim`) — seeded network emulator for tests and benchmarks: delay, queue,
@@ -34,6 +36,8 @@
 //! - `session`: `media` plus the WebRTC peer link (webrtc-rs 0.21 on tokio). Off for the server.
 //! - `netsim`: the network emulator used by tests and `tutti-bench`; not part of the release API.
 
+#[cfg(feature = "session")]
+pub mod client;
 pub mod clock_sync;
 #[cfg(feature = "media")]
 pub mod codec;

@@ -58,8 +58,31 @@ impl Session {
         network: EngineNetwork,
         control: EngineControl,
     ) -> Result<(Session, mpsc::Receiver<SessionEvent>), SessionError> {
-        let url = signal_url(server_url)?;
-        let frame = engine_frame(&control)?;
+        Self::join_or_return(server_url, room, identity, config, network, control)
+            .await
+            .map_err(|(error, _network)| error)
+    }
+
+    /// [`Session::join`] that hands `network` back when the join fails, so the caller can try
+    /// again with the same engine (the blocking [`Client`](crate::client::Client) does).
+    pub(crate) async fn join_or_return(
+        server_url: &str,
+        room: RoomId,
+        identity: Identity,
+        config: SessionConfig,
+        network: EngineNetwork,
+        control: EngineControl,
+    ) -> Result<(Session, mpsc::Receiver<SessionEvent>), (SessionError, EngineNetwork)> {
+        let prepared = async {
+            let url = signal_url(server_url)?;
+            let frame = engine_frame(&control)?;
+            Ok::<_, SessionError>((url, frame))
+        }
+        .await;
+        let (url, frame) = match prepared {
+            Ok(v) => v,
+            Err(e) => return Err((e, network)),
+        };
         let join = Join {
             room,
             auth: match identity {
@@ -72,18 +95,24 @@ impl Session {
         };
         let join_message = ClientMessage::Join(join.clone());
         // The server would refuse what breaks a limit; say so before connecting.
-        ClientMessage::decode(join_message.encode().as_bytes())
-            .map_err(SessionError::InvalidArgument)?;
+        if let Err(e) = ClientMessage::decode(join_message.encode().as_bytes()) {
+            return Err((SessionError::InvalidArgument(e), network));
+        }
 
         let timeout = config.join_timeout;
-        let (conn, welcome) = tokio::time::timeout(timeout, async {
+        let connected = tokio::time::timeout(timeout, async {
             let mut conn = SignalConnection::connect(&url).await?;
             conn.send(&join_message).await?;
             let welcome = wait_for_welcome(&mut conn).await?;
             Ok::<_, SessionError>((conn, welcome))
         })
         .await
-        .map_err(|_| SessionError::Timeout)??;
+        .map_err(|_| SessionError::Timeout)
+        .and_then(|r| r);
+        let (conn, welcome) = match connected {
+            Ok(v) => v,
+            Err(e) => return Err((e, network)),
+        };
 
         let (events_tx, events) = mpsc::channel(config.event_capacity.max(1));
         let (commands, commands_rx) = mpsc::unbounded_channel();
