@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::codec::FrameDuration;
-use crate::engine::{EngineControl, EngineNetwork, EnginePeer};
+use crate::engine::{EngineControl, EngineNetwork, EnginePeer, PeerStats};
 use crate::protocol::{
     Auth, ClientMessage, FrameSize, Join, PeerId, ProtocolError, RoomId, ServerMessage, Welcome,
 };
@@ -168,6 +168,12 @@ impl Session {
     /// How loud the musician hears their own input (linear, 0 = off).
     pub fn set_monitor_level(&self, gain: f32) -> Result<(), SessionError> {
         Ok(self.control.set_monitor_level(gain)?)
+    }
+
+    /// A peer's engine statistics (jitter buffer, decoded and concealed frames) as of the
+    /// audio thread's last block; `None` for a peer not in the mix.
+    pub fn peer_stats(&self, peer: &PeerId) -> Option<PeerStats> {
+        self.control.peer_stats(self.engine_peer(peer).ok()?)
     }
 
     /// The engine's control handle (master gain, solo, meters).

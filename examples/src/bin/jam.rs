@@ -12,7 +12,9 @@
 //!
 //! Output lines start with a keyword (`joined`, `peer-joined`, `peer-left`, `peer-state`,
 //! `peer-media`, `stats`, `latency`, `chat`, `signalling-lost`, `error`, `done`) so scripts and
-//! tests can follow the session.
+//! tests can follow the session. `join-request` and `first-decoded` carry `CLOCK_MONOTONIC`
+//! timestamps (`t_ns`), as do, with `--impulses-ms`, the `impulse-sent` / `impulse-heard` lines
+//! printed on leaving: the `e2e-latency` benchmark pairs them across processes.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use tutti_core::engine::{Engine, EngineConfig, HOST_RATES, LatencyTerms};
 use tutti_core::protocol::RoomId;
 use tutti_core::session::{Identity, PeerStatistics, Session, SessionConfig, SessionEvent};
 use tutti_examples::api::Api;
+use tutti_examples::impulse::monotonic_ns;
 use tutti_examples::wav_host::{self, HostConfig, read_wav, write_wav};
 
 /// Join a Tutti jam room and play WAV files through a real session.
@@ -72,6 +75,10 @@ struct Args {
     /// Own input mixed into the output (linear gain; 0 = off).
     #[arg(long, default_value_t = 0.0)]
     monitor: f32,
+    /// Send a 1 ms burst every this many ms instead of a WAV (at 48 kHz), and report when each
+    /// burst was sent and heard (mouth-to-ear measurement).
+    #[arg(long, conflicts_with = "input_wav")]
+    impulses_ms: Option<f64>,
 }
 
 fn parse_frame(s: &str) -> Result<FrameDuration, String> {
@@ -95,7 +102,7 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), BoxError> {
-    if args.input_wav.is_none() && args.output_wav.is_none() {
+    if args.input_wav.is_none() && args.output_wav.is_none() && args.impulses_ms.is_none() {
         return Err(
             "no audio device support in this build (the `device` feature is planned): \
                     pass --input-wav and/or --output-wav"
@@ -138,6 +145,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
             block: args.block,
             input,
             record: args.output_wav.is_some(),
+            impulses: args
+                .impulses_ms
+                .map(|ms| Duration::from_secs_f64(ms.max(1.0) / 1e3)),
         },
         Arc::clone(&stop),
     )?;
@@ -147,8 +157,13 @@ async fn run(args: Args) -> Result<(), BoxError> {
         ..SessionConfig::default()
     };
     config.link.udp_addrs = vec![args.udp_bind];
+    let join_request = monotonic_ns();
+    println!("join-request t_ns={join_request}");
     let (session, mut events) =
         Session::join(&args.server, room, identity, config, network, control).await?;
+    // Join time ends with the first decoded frame from anyone: poll for it every millisecond.
+    let mut first_decoded = tokio::time::interval(Duration::from_millis(1));
+    let mut waiting_first = true;
 
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
@@ -172,6 +187,18 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 // No stdin (redirected from /dev/null, closed): run until --seconds.
                 Ok(None) | Err(_) => stdin_open = false,
             },
+            _ = first_decoded.tick(), if waiting_first => {
+                if let Some(peer) = session.peers().into_iter().find(|p| {
+                    session.peer_stats(p).is_some_and(|s| {
+                        s.jitter.frames_decoded + s.jitter.frames_recovered > 0
+                    })
+                }) {
+                    let t = monotonic_ns();
+                    let since = Duration::from_nanos(t.saturating_sub(join_request));
+                    println!("first-decoded id={peer} t_ns={t} since_join={}", ms(since));
+                    waiting_first = false;
+                }
+            }
             _ = sleep_until(deadline) => break,
         }
     }
@@ -181,6 +208,12 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let result = host.join().map_err(|_| "the host thread panicked")?;
     if let Some(path) = &args.output_wav {
         write_wav(path, &result.recording)?;
+    }
+    for t in &result.sent_onsets {
+        println!("impulse-sent t_ns={t}");
+    }
+    for t in &result.heard_onsets {
+        println!("impulse-heard t_ns={t}");
     }
     println!(
         "done blocks={} late_blocks={} recorded_frames={}",
