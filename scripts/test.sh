@@ -31,6 +31,8 @@ command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 { command -v cc && command -v c++; } >/dev/null 2>&1 || missing+=(build-essential)
 # The server's storage and API tests run against a private PostgreSQL cluster too.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+# `ip netns` and `tc` for the jam network test (examples/tests/jam_netns.rs; it skips without root).
+{ command -v ip && command -v tc; } >/dev/null 2>&1 || missing+=(iproute2)
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
         echo "missing: ${missing[*]} (install them, or run as root)" >&2
@@ -43,7 +45,7 @@ if ((${#missing[@]})); then
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-    echo "all present (cmake, cc, c++, postgresql)"
+    echo "all present (cmake, cc, c++, postgresql, iproute2)"
 fi
 
 stage "cargo fmt --all -- --check (workspace, then fuzz/)"

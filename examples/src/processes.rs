@@ -137,16 +137,30 @@ impl Server {
         extra: &[&str],
         guard: Duration,
     ) -> Result<Self, ProcessError> {
-        let mut child = Command::new(binary)
-            .args(["--bind", bind, "--demo-data", "false", "--database-url"])
-            .arg(format!("sqlite://{}", db.display()))
-            .args(extra)
+        let mut command = Command::new(binary);
+        command.args(Self::args(db, bind)).args(extra);
+        Self::spawn(command, guard)
+    }
+
+    /// The arguments [`Server::start`] passes: bind address, no demo data, SQLite at `db`.
+    pub fn args(db: &Path, bind: &str) -> Vec<String> {
+        ["--bind", bind, "--demo-data", "false", "--database-url"]
+            .map(str::to_owned)
+            .into_iter()
+            .chain([format!("sqlite://{}", db.display())])
+            .collect()
+    }
+
+    /// Spawns a prepared server command (e.g. wrapped in `ip netns exec`) and waits until it
+    /// listens.
+    pub fn spawn(mut command: Command, guard: Duration) -> Result<Self, ProcessError> {
+        let mut child = command
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| ProcessError::Start {
-                what: binary.display().to_string(),
+                what: "tutti-server".into(),
                 reason: e.to_string(),
             })?;
         let lines = Lines::default();

@@ -39,8 +39,15 @@ struct Args {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     server: String,
     /// Room id (from `POST /api/v1/rooms` or the room list).
-    #[arg(long)]
-    room: String,
+    #[arg(long, required_unless_present = "create_room")]
+    room: Option<String>,
+    /// Create a public room with this name (needs an account) and join it; prints
+    /// `room-created id=…` for the others to join.
+    #[arg(long, requires = "email", conflicts_with = "room")]
+    create_room: Option<String>,
+    /// Create the account first (with --email/--password) instead of logging in.
+    #[arg(long, requires = "email")]
+    sign_up: bool,
     /// Account email (logs in through the HTTP API); needs --password.
     #[arg(long, requires = "password", conflicts_with = "name")]
     email: Option<String>,
@@ -109,16 +116,35 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 .into(),
         );
     }
-    let room = RoomId::new(args.room.clone())?;
     let identity = match (&args.email, &args.password, &args.name) {
         (Some(email), Some(password), _) => {
             let (api, email, password) = (Api::new(&args.server), email.clone(), password.clone());
-            let token = tokio::task::spawn_blocking(move || api.login(&email, &password)).await??;
+            let sign_up = args.sign_up;
+            let token = tokio::task::spawn_blocking(move || {
+                if sign_up {
+                    api.sign_up(&email, &password)
+                } else {
+                    api.login(&email, &password)
+                }
+            })
+            .await??;
             Identity::Token(token)
         }
         (None, _, Some(name)) => Identity::Anonymous(name.clone()),
         _ => return Err("pass --email and --password, or --name".into()),
     };
+    let room = match (&args.room, &args.create_room, &identity) {
+        (Some(room), _, _) => room.clone(),
+        (None, Some(name), Identity::Token(token)) => {
+            let (api, name, token) = (Api::new(&args.server), name.clone(), token.clone());
+            let room =
+                tokio::task::spawn_blocking(move || api.create_room(&token, &name, 6)).await??;
+            println!("room-created id={room}");
+            room
+        }
+        _ => return Err("pass --room, or --create-room with an account".into()),
+    };
+    let room = RoomId::new(room)?;
     let input = args.input_wav.as_deref().map(read_wav).transpose()?;
     let rate = input.as_ref().map_or(48_000, |a| a.rate);
     if !HOST_RATES.contains(&rate) {
