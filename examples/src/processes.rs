@@ -256,6 +256,11 @@ impl JamProcess {
         })
     }
 
+    /// The process id (to read its CPU time from `/proc`).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Says `quit` and waits for its `done` line and exit; returns whether it exited cleanly.
     pub fn quit(mut self, guard: Duration) -> Result<bool, ProcessError> {
         use std::io::Write;
