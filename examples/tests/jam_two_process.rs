@@ -1,6 +1,7 @@
 //! Two `jam` processes through the real `tutti-server` binary on loopback: each hears the
 //! other's tone (A sends 440 Hz, B 660 Hz); B leaves and a new B joins; the server is killed and
-//! restarted on the same port and database, and both rejoin and hear each other again.
+//! restarted on the same port and database, and both rejoin (with access tokens fresh from the
+//! refresh endpoint) and hear each other again.
 //!
 //! Every wait is on a line the processes print (`peer-media`, `stats … decoded=N`, `joined …
 //! rejoined=true`); timeouts only guard against a hang. `tutti-server` is taken from the same
@@ -185,6 +186,11 @@ fn two_jams_hear_each_other_through_leave_rejoin_and_a_server_restart() {
         |l: &str| (l.starts_with("joined") && field(l, "rejoined") == Some("true")).then_some(());
     let (a_rejoin, ()) = wait(a.lines(), a_mark, "A to rejoin", rejoined);
     let (b_rejoin, ()) = wait(b2.lines(), b_mark, "B2 to rejoin", rejoined);
+    // Each rejoin went with a fresh access token from the refresh endpoint.
+    let refreshed = |l: &str| (l == "token-refreshed").then_some(());
+    let (a_refresh, ()) = wait(a.lines(), a_mark, "A to refresh its token", refreshed);
+    assert!(a_refresh < a_rejoin, "A refreshed before rejoining");
+    wait(b2.lines(), b_mark, "B2 to refresh its token", refreshed);
     a.wait_heard(a_rejoin, &[b1_id, b2_id]);
     b2.wait_heard(b_rejoin, &[a_id_for_b2]);
 

@@ -60,11 +60,18 @@ impl Session {
     ) -> Result<(Session, mpsc::Receiver<SessionEvent>), SessionError> {
         let url = signal_url(server_url)?;
         let frame = engine_frame(&control)?;
+        let tokens = match &identity {
+            Identity::Refreshing(tokens) => Some(tokens.clone()),
+            _ => None,
+        };
         let join = Join {
             room,
             auth: match identity {
                 Identity::Token(access_token) => Auth::Token { access_token },
                 Identity::Anonymous(display_name) => Auth::Anonymous { display_name },
+                Identity::Refreshing(tokens) => Auth::Token {
+                    access_token: tokens.fetch().await?,
+                },
             },
             invite: config.invite.clone(),
             client: config.client,
@@ -94,6 +101,7 @@ impl Session {
             MeshParts {
                 url,
                 join,
+                tokens,
                 config,
                 frame,
                 network,

@@ -17,8 +17,8 @@
 //! printed on leaving: the `e2e-latency` benchmark pairs them across processes.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
@@ -26,7 +26,9 @@ use tokio::io::AsyncBufReadExt;
 use tutti_core::codec::{EncoderConfig, FrameDuration};
 use tutti_core::engine::{Engine, EngineConfig, HOST_RATES, LatencyTerms};
 use tutti_core::protocol::RoomId;
-use tutti_core::session::{Identity, PeerStatistics, Session, SessionConfig, SessionEvent};
+use tutti_core::session::{
+    Identity, PeerStatistics, Session, SessionConfig, SessionEvent, TokenSource, Tokens,
+};
 use tutti_examples::api::Api;
 use tutti_examples::impulse::monotonic_ns;
 use tutti_examples::wav_host::{self, HostConfig, read_wav, write_wav};
@@ -120,23 +122,27 @@ async fn run(args: Args) -> Result<(), BoxError> {
         (Some(email), Some(password), _) => {
             let (api, email, password) = (Api::new(&args.server), email.clone(), password.clone());
             let sign_up = args.sign_up;
-            let token = tokio::task::spawn_blocking(move || {
+            let tokens = tokio::task::spawn_blocking(move || {
                 if sign_up {
-                    api.sign_up(&email, &password)
+                    api.sign_up_tokens(&email, &password)
                 } else {
-                    api.login(&email, &password)
+                    api.login_tokens(&email, &password)
                 }
             })
             .await??;
-            Identity::Token(token)
+            Identity::Refreshing(Tokens(Arc::new(Refresher {
+                api: Api::new(&args.server),
+                tokens: Mutex::new((Some(tokens.access_token), tokens.refresh_token)),
+            })))
         }
         (None, _, Some(name)) => Identity::Anonymous(name.clone()),
         _ => return Err("pass --email and --password, or --name".into()),
     };
     let room = match (&args.room, &args.create_room, &identity) {
         (Some(room), _, _) => room.clone(),
-        (None, Some(name), Identity::Token(token)) => {
-            let (api, name, token) = (Api::new(&args.server), name.clone(), token.clone());
+        (None, Some(name), Identity::Refreshing(tokens)) => {
+            let token = tokens.0.access_token().await?;
+            let (api, name) = (Api::new(&args.server), name.clone());
             let room =
                 tokio::task::spawn_blocking(move || api.create_room(&token, &name, 6)).await??;
             println!("room-created id={room}");
@@ -248,6 +254,35 @@ async fn run(args: Args) -> Result<(), BoxError> {
         result.recording.frames()
     );
     Ok(())
+}
+
+/// Access tokens for the session: the login's first, then one refresh per (re)join.
+struct Refresher {
+    api: Api,
+    /// The unused access token from the login (if any) and the next refresh token.
+    tokens: Mutex<(Option<String>, String)>,
+}
+
+#[async_trait::async_trait]
+impl TokenSource for Refresher {
+    async fn access_token(&self) -> Result<String, String> {
+        let refresh = {
+            let mut tokens = self.tokens.lock().map_err(|_| "token state poisoned")?;
+            if let Some(access) = tokens.0.take() {
+                return Ok(access);
+            }
+            tokens.1.clone()
+        };
+        let api = self.api.clone();
+        let fresh = tokio::task::spawn_blocking(move || api.refresh(&refresh))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        println!("token-refreshed");
+        let mut tokens = self.tokens.lock().map_err(|_| "token state poisoned")?;
+        tokens.1 = fresh.refresh_token;
+        Ok(fresh.access_token)
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
