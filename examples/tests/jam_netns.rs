@@ -244,10 +244,8 @@ fn a_jam_conceals_an_outage_on_a_bad_link_and_recovers_in_the_same_session() {
             "loss {}%, netem drops 2% each way",
             before.loss_percent
         );
-        assert!(
-            before.concealed_percent > 0.0,
-            "2% loss leaves some frames concealed ({before:?})"
-        );
+        // No assertion on concealment here: RED carries each frame three times, so 2% random
+        // loss is mostly repaired; the outage below must be concealed.
     }
 
     // The outage: nothing passes for 3 s.
