@@ -37,6 +37,8 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 { command -v node && command -v npm; } >/dev/null 2>&1 || missing+=(nodejs npm)
 # The C API's test runs the C host under valgrind memcheck (ffi/tests/c_host.rs).
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
+# `ip netns` and `tc` for the jam network test (examples/tests/jam_netns.rs; it skips without root).
+{ command -v ip && command -v tc; } >/dev/null 2>&1 || missing+=(iproute2)
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
         echo "missing: ${missing[*]} (install them, or run as root)" >&2
@@ -49,7 +51,7 @@ if ((${#missing[@]})); then
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-    echo "all present (cmake, cc, c++, postgresql, valgrind, chromium, node, npm)"
+    echo "all present (cmake, cc, c++, postgresql, valgrind, chromium, node, npm, iproute2)"
 fi
 
 stage "cargo fmt --all -- --check (workspace, then fuzz/)"

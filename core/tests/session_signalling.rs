@@ -155,3 +155,71 @@ async fn malformed_server_messages_are_reported_and_a_lost_connection_rejoins() 
     session.leave().await.expect("left");
     tokio::time::timeout(GUARD, relay).await.unwrap().unwrap();
 }
+
+/// Hands out `token-1`, `token-2`, … — one per call.
+struct CountingTokens(std::sync::atomic::AtomicU32);
+
+#[async_trait::async_trait]
+impl tutti_core::session::TokenSource for CountingTokens {
+    async fn access_token(&self) -> Result<String, String> {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Ok(format!("token-{n}"))
+    }
+}
+
+/// The access token a join carries.
+async fn join_token(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) -> String {
+    let join = ws.next().await.unwrap().unwrap();
+    match ClientMessage::decode(join.into_text().unwrap().as_bytes()).unwrap() {
+        ClientMessage::Join(join) => match join.auth {
+            tutti_core::protocol::Auth::Token { access_token } => access_token,
+            other => panic!("expected a token, got {other:?}"),
+        },
+        other => panic!("expected a join, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejoin_asks_the_token_source_for_a_fresh_access_token() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let relay = tokio::spawn(async move {
+        let mut tokens = Vec::new();
+        for id in ["first", "second"] {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            tokens.push(join_token(&mut ws).await);
+            ws.send(Message::text(welcome(id))).await.unwrap();
+            if id == "second" {
+                while let Some(Ok(message)) = ws.next().await {
+                    if message.is_close() {
+                        break;
+                    }
+                }
+            }
+            // The first connection drops without a closing handshake.
+        }
+        tokens
+    });
+
+    let source = std::sync::Arc::new(CountingTokens(std::sync::atomic::AtomicU32::new(0)));
+    let (_engine, network, control) = Engine::new(EngineConfig::default()).unwrap();
+    let (session, mut events) = Session::join(
+        &format!("http://{addr}"),
+        RoomId::new("room-1").unwrap(),
+        Identity::Refreshing(tutti_core::session::Tokens(source)),
+        SessionConfig::default(),
+        network,
+        control,
+    )
+    .await
+    .expect("joined");
+    loop {
+        if let SessionEvent::Joined { rejoined: true, .. } = next_event(&mut events).await {
+            break;
+        }
+    }
+    session.leave().await.expect("left");
+    let tokens = tokio::time::timeout(GUARD, relay).await.unwrap().unwrap();
+    assert_eq!(tokens, ["token-1", "token-2"]);
+}

@@ -1,5 +1,6 @@
 //! The few calls of the reference server's HTTP API the examples need (`/api/v1/…`, JSON):
-//! sign-up, login (→ access token) and creating a room. Plain `http://` only.
+//! sign-up, login (→ access and refresh token), token refresh and creating a room. Plain
+//! `http://` only.
 
 use serde_json::{Value, json};
 
@@ -20,6 +21,15 @@ pub enum ApiError {
     /// The server could not be reached, or its answer was not the expected JSON.
     #[error("HTTP request failed: {0}")]
     Transport(String),
+}
+
+/// What sign-up, login and refresh return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthTokens {
+    /// Short-lived access token (15 min by default).
+    pub access_token: String,
+    /// Single-use token for the next [`Api::refresh`].
+    pub refresh_token: String,
 }
 
 /// A client for one server (`http://host:port`).
@@ -45,17 +55,32 @@ impl Api {
 
     /// Creates an account; returns its access token.
     pub fn sign_up(&self, email: &str, password: &str) -> Result<String, ApiError> {
+        Ok(self.sign_up_tokens(email, password)?.access_token)
+    }
+
+    /// Creates an account; returns its tokens.
+    pub fn sign_up_tokens(&self, email: &str, password: &str) -> Result<AuthTokens, ApiError> {
         let body = json!({ "email": email, "password": password });
-        let reply = self.post("/api/v1/auth/signup", None, &body)?;
-        access_token(&reply)
+        tokens(&self.post("/api/v1/auth/signup", None, &body)?)
     }
 
     /// Logs in; returns an access token (valid for the server's token lifetime, 15 min by
     /// default).
     pub fn login(&self, email: &str, password: &str) -> Result<String, ApiError> {
+        Ok(self.login_tokens(email, password)?.access_token)
+    }
+
+    /// Logs in; returns the access token and the refresh token for later [`Api::refresh`].
+    pub fn login_tokens(&self, email: &str, password: &str) -> Result<AuthTokens, ApiError> {
         let body = json!({ "email": email, "password": password });
-        let reply = self.post("/api/v1/auth/login", None, &body)?;
-        access_token(&reply)
+        tokens(&self.post("/api/v1/auth/login", None, &body)?)
+    }
+
+    /// Rotates a refresh token: a fresh access token and the next refresh token (the one given
+    /// is spent).
+    pub fn refresh(&self, refresh_token: &str) -> Result<AuthTokens, ApiError> {
+        let body = json!({ "refresh_token": refresh_token });
+        tokens(&self.post("/api/v1/auth/refresh", None, &body)?)
     }
 
     /// Creates a public room for up to `capacity` musicians; returns its id.
@@ -93,9 +118,15 @@ impl Api {
     }
 }
 
-fn access_token(reply: &Value) -> Result<String, ApiError> {
-    reply["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| ApiError::Transport("auth reply without an access token".into()))
+fn tokens(reply: &Value) -> Result<AuthTokens, ApiError> {
+    let get = |key: &str| {
+        reply[key]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::Transport(format!("auth reply without {key}")))
+    };
+    Ok(AuthTokens {
+        access_token: get("access_token")?,
+        refresh_token: get("refresh_token")?,
+    })
 }

@@ -1,7 +1,10 @@
 //! Shared parts of the Tutti examples: the reference server's HTTP API (log in, create rooms)
-//! and a WAV-file "sound card" that drives the engine at real-time pace without audio hardware.
+//! a WAV-file "sound card" that drives the engine at real-time pace without audio hardware, the
+//! impulse measurement behind `e2e-latency`, and the process harness tests and benches share.
 //!
 //! Run the `jam` example with: `cargo run --release -p tutti-examples --bin jam -- --help`
 
 pub mod api;
+pub mod impulse;
+pub mod processes;
 pub mod wav_host;

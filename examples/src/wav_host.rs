@@ -1,6 +1,12 @@
 //! A stand-in for a sound card: a timer thread that calls [`Engine::process`] in fixed blocks at
 //! real-time pace, playing a WAV file (looped) as the input and recording the output. Lets the
 //! examples and the integration tests run a real session without audio hardware.
+//!
+//! With [`HostConfig::impulses`] it sends an impulse train instead and timestamps burst onsets in
+//! what it sends and what it hears on `CLOCK_MONOTONIC` ([`crate::impulse`]): an input sample is
+//! stamped when it would have been captured (the block's call time minus its age in the block),
+//! an output sample when it would sound (the time `process` returned plus its position), so the
+//! difference is mouth to ear without the device's own buffers.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,6 +15,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use tutti_core::engine::Engine;
+
+use crate::impulse::{ImpulseTrain, OnsetDetector, monotonic_ns};
 
 /// Reading or writing a WAV file failed.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +106,8 @@ pub struct HostConfig {
     pub input: Option<Audio>,
     /// Keep what the engine outputs.
     pub record: bool,
+    /// Send one burst per this period instead of `input`, and timestamp onsets.
+    pub impulses: Option<Duration>,
 }
 
 /// What the host thread produced when it stopped.
@@ -109,6 +119,10 @@ pub struct HostResult {
     pub blocks: u64,
     /// Blocks started more than one block late (the thread was not scheduled in time).
     pub late_blocks: u64,
+    /// With impulses: when each burst sent was captured ([`monotonic_ns`]).
+    pub sent_onsets: Vec<u64>,
+    /// With impulses: when each burst heard sounded ([`monotonic_ns`]).
+    pub heard_onsets: Vec<u64>,
 }
 
 /// Starts the host thread; it runs until `stop` is set.
@@ -131,6 +145,17 @@ pub fn spawn(
             };
             let mut position = 0usize;
             let (mut blocks, mut late_blocks) = (0u64, 0u64);
+            let mut impulses = config.impulses.map(|period| {
+                // Re-arm after half a period: the codec's ringing never re-triggers.
+                let detector = OnsetDetector::new(config.rate, period / 2);
+                (
+                    ImpulseTrain::new(config.rate, period),
+                    detector.clone(),
+                    detector,
+                )
+            });
+            let (mut sent_onsets, mut heard_onsets) = (Vec::new(), Vec::new());
+            let ns_per_frame = 1e9 / f64::from(config.rate);
             let mut next = Instant::now();
             while !stop.load(Ordering::Relaxed) {
                 let now = Instant::now();
@@ -143,8 +168,17 @@ pub fn spawn(
                     }
                 }
                 next += period;
-                match &config.input {
-                    Some(input) if input.frames() > 0 => {
+                let called = monotonic_ns();
+                match (impulses.as_mut(), &config.input) {
+                    (Some((train, sent, _)), _) => {
+                        train.fill(&mut left_in);
+                        right_in.copy_from_slice(&left_in);
+                        if let Some(i) = sent.feed(&left_in) {
+                            let age = ((block - 1 - i) as f64 * ns_per_frame) as u64;
+                            sent_onsets.push(called.saturating_sub(age));
+                        }
+                    }
+                    (None, Some(input)) if input.frames() > 0 => {
                         let last = input.channels.len() - 1;
                         for i in 0..block {
                             let at = (position + i) % input.frames();
@@ -164,6 +198,11 @@ pub fn spawn(
                     &mut [&mut left_out, &mut right_out],
                     block,
                 );
+                if let Some((_, _, heard)) = impulses.as_mut()
+                    && let Some(i) = heard.feed(&left_out)
+                {
+                    heard_onsets.push(monotonic_ns() + (i as f64 * ns_per_frame) as u64);
+                }
                 if config.record {
                     recording.channels[0].extend_from_slice(&left_out);
                     recording.channels[1].extend_from_slice(&right_out);
@@ -174,6 +213,8 @@ pub fn spawn(
                 recording,
                 blocks,
                 late_blocks,
+                sent_onsets,
+                heard_onsets,
             }
         })
 }

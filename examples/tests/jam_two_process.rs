@@ -1,20 +1,20 @@
 //! Two `jam` processes through the real `tutti-server` binary on loopback: each hears the
 //! other's tone (A sends 440 Hz, B 660 Hz); B leaves and a new B joins; the server is killed and
-//! restarted on the same port and database, and both rejoin and hear each other again.
+//! restarted on the same port and database, and both rejoin (with access tokens fresh from the
+//! refresh endpoint) and hear each other again.
 //!
 //! Every wait is on a line the processes print (`peer-media`, `stats … decoded=N`, `joined …
 //! rejoined=true`); timeouts only guard against a hang. `tutti-server` is taken from the same
 //! target directory (`cargo test --workspace` builds it; otherwise this test builds it).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use tutti_core::netsim::signal;
 use tutti_examples::api::Api;
+use tutti_examples::processes::{JamProcess, Lines, Server, field, sibling_binary};
 use tutti_examples::wav_host::{Audio, read_wav, write_wav};
 
 /// Guard for any single wait (generous: two cores shared with other builds).
@@ -23,105 +23,9 @@ const GUARD: Duration = Duration::from_secs(90);
 const HEARD_FRAMES: u64 = 800;
 const RATE: u32 = 48_000;
 
-/// Lines printed so far, and whether the output has ended.
-#[derive(Default)]
-struct Output {
-    lines: Vec<String>,
-    ended: bool,
-}
-
-/// Lines a child printed, shared with the thread that reads them.
-#[derive(Clone, Default)]
-struct Lines(Arc<(Mutex<Output>, Condvar)>);
-
-impl Lines {
-    fn follow(&self, out: impl std::io::Read + Send + 'static, echo: &'static str) {
-        let lines = self.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines() {
-                let Ok(line) = line else { break };
-                eprintln!("[{echo}] {line}");
-                let (lock, cvar) = &*lines.0;
-                lock.lock().unwrap().lines.push(line);
-                cvar.notify_all();
-            }
-            let (lock, cvar) = &*lines.0;
-            lock.lock().unwrap().ended = true;
-            cvar.notify_all();
-        });
-    }
-
-    /// The first line from index `from` on that `matches` accepts; returns (index, value).
-    fn wait<T>(&self, from: usize, what: &str, matches: impl Fn(&str) -> Option<T>) -> (usize, T) {
-        let deadline = Instant::now() + GUARD;
-        let (lock, cvar) = &*self.0;
-        let mut state = lock.lock().unwrap();
-        let mut next = from;
-        loop {
-            while next < state.lines.len() {
-                if let Some(value) = matches(&state.lines[next]) {
-                    return (next, value);
-                }
-                next += 1;
-            }
-            assert!(!state.ended, "process ended while waiting for {what}");
-            let now = Instant::now();
-            assert!(now < deadline, "timed out waiting for {what}");
-            state = cvar.wait_timeout(state, deadline - now).unwrap().0;
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.0.0.lock().unwrap().lines.len()
-    }
-}
-
-fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
-}
-
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Server {
-    fn start(binary: &Path, db: &Path, bind: &str) -> Self {
-        let mut child = Command::new(binary)
-            .args(["--bind", bind, "--demo-data", "false", "--database-url"])
-            .arg(format!("sqlite://{}", db.display()))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn tutti-server");
-        let lines = Lines::default();
-        lines.follow(child.stdout.take().unwrap(), "server");
-        let (_, addr) = lines.wait(0, "the server to listen", |l| {
-            l.strip_prefix("tutti-server listening on http://")
-                .map(str::to_owned)
-        });
-        Server { child, addr }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 struct Jam {
     name: &'static str,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Lines,
+    process: JamProcess,
     output: PathBuf,
 }
 
@@ -135,7 +39,8 @@ impl Jam {
         dir: &Path,
     ) -> Self {
         let output = dir.join(format!("{name}-heard.wav"));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_jam"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_jam"));
+        command
             .args(["--server", server, "--room", room, "--email", email])
             .args([
                 "--password",
@@ -146,55 +51,37 @@ impl Jam {
             .arg("--input-wav")
             .arg(input)
             .arg("--output-wav")
-            .arg(&output)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn jam");
-        let lines = Lines::default();
-        lines.follow(child.stdout.take().unwrap(), name);
-        let stdin = child.stdin.take();
+            .arg(&output);
+        let process = JamProcess::start(command, Some(name)).expect("spawn jam");
         Jam {
             name,
-            child,
-            stdin,
-            lines,
+            process,
             output,
         }
+    }
+
+    fn lines(&self) -> &Lines {
+        &self.process.lines
     }
 
     /// Waits until a peer other than those in `except` has been heard for [`HEARD_FRAMES`];
     /// returns its id.
     fn wait_heard(&self, from: usize, except: &[String]) -> String {
         let what = format!("{} to hear a new peer", self.name);
-        self.lines
-            .wait(from, &what, |l| {
-                let id = field(l, "id")?;
-                let decoded: u64 = field(l, "decoded")?.parse().ok()?;
-                (l.starts_with("stats ")
-                    && decoded >= HEARD_FRAMES
-                    && !except.iter().any(|e| e == id))
+        wait(self.lines(), from, &what, |l| {
+            let id = field(l, "id")?;
+            let decoded: u64 = field(l, "decoded")?.parse().ok()?;
+            (l.starts_with("stats ") && decoded >= HEARD_FRAMES && !except.iter().any(|e| e == id))
                 .then(|| id.to_owned())
-            })
-            .1
+        })
+        .1
     }
 
     /// Says `quit`, waits for the exit and returns the recording.
-    fn quit(mut self) -> Audio {
-        writeln!(self.stdin.as_mut().unwrap(), "quit").expect("write quit");
-        self.lines
-            .wait(0, "jam to finish", |l| l.starts_with("done ").then_some(()));
-        let status = self.child.wait().expect("wait jam");
-        assert!(status.success(), "{} exited with {status}", self.name);
+    fn quit(self) -> Audio {
+        let clean = self.process.quit(GUARD).expect("jam to finish");
+        assert!(clean, "{} did not exit cleanly", self.name);
         read_wav(&self.output).expect("read recording")
-    }
-}
-
-impl Drop for Jam {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -224,16 +111,21 @@ fn assert_hears(who: &str, audio: &Audio, freq: f64) {
 }
 
 fn server_binary() -> PathBuf {
-    let jam = Path::new(env!("CARGO_BIN_EXE_jam"));
-    let server = jam.with_file_name(format!("tutti-server{}", std::env::consts::EXE_SUFFIX));
-    if !server.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", "tutti-server", "--bin", "tutti-server"])
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building tutti-server failed");
-    }
-    server
+    sibling_binary(
+        Path::new(env!("CARGO_BIN_EXE_jam")),
+        "tutti-server",
+        "tutti-server",
+    )
+    .expect("tutti-server binary")
+}
+
+fn start_server(binary: &Path, db: &Path, bind: &str) -> Server {
+    Server::start(binary, db, bind, &[], GUARD).expect("start tutti-server")
+}
+
+/// [`Lines::wait`] that fails the test on a timeout or an early exit.
+fn wait<T>(lines: &Lines, from: usize, what: &str, m: impl Fn(&str) -> Option<T>) -> (usize, T) {
+    lines.wait(from, GUARD, what, m).expect("wait for a line")
 }
 
 fn tone_wav(dir: &Path, freq: f64) -> PathBuf {
@@ -257,7 +149,7 @@ fn two_jams_hear_each_other_through_leave_rejoin_and_a_server_restart() {
     let binary = server_binary();
     let db = dir.join("tutti.db");
 
-    let server = Server::start(&binary, &db, "127.0.0.1:0");
+    let server = start_server(&binary, &db, "127.0.0.1:0");
     let api = Api::new(&server.url());
     let token = api
         .sign_up("a@jam.test", "correct horse battery")
@@ -275,9 +167,9 @@ fn two_jams_hear_each_other_through_leave_rejoin_and_a_server_restart() {
     b1.wait_heard(0, &[]);
 
     // B leaves; A is told and plays on; a new B joins and is heard.
-    let mark = a.lines.len();
+    let mark = a.lines().len();
     assert_hears("B1", &b1.quit(), 440.0);
-    a.lines.wait(mark, "A to see B1 leave", |l| {
+    wait(a.lines(), mark, "A to see B1 leave", |l| {
         (l.starts_with("peer-left") && field(l, "id") == Some(b1_id.as_str())).then_some(())
     });
     let b2 = Jam::start("B2", &server.url(), &room, "b@jam.test", &b_tone, &dir);
@@ -287,13 +179,18 @@ fn two_jams_hear_each_other_through_leave_rejoin_and_a_server_restart() {
     // The server restarts on the same port and database: both rejoin (with new ids) and
     // renegotiate.
     let addr = server.addr.clone();
-    let (a_mark, b_mark) = (a.lines.len(), b2.lines.len());
+    let (a_mark, b_mark) = (a.lines().len(), b2.lines().len());
     drop(server);
-    let server = Server::start(&binary, &db, &addr);
+    let server = start_server(&binary, &db, &addr);
     let rejoined =
         |l: &str| (l.starts_with("joined") && field(l, "rejoined") == Some("true")).then_some(());
-    let (a_rejoin, ()) = a.lines.wait(a_mark, "A to rejoin", rejoined);
-    let (b_rejoin, ()) = b2.lines.wait(b_mark, "B2 to rejoin", rejoined);
+    let (a_rejoin, ()) = wait(a.lines(), a_mark, "A to rejoin", rejoined);
+    let (b_rejoin, ()) = wait(b2.lines(), b_mark, "B2 to rejoin", rejoined);
+    // Each rejoin went with a fresh access token from the refresh endpoint.
+    let refreshed = |l: &str| (l == "token-refreshed").then_some(());
+    let (a_refresh, ()) = wait(a.lines(), a_mark, "A to refresh its token", refreshed);
+    assert!(a_refresh < a_rejoin, "A refreshed before rejoining");
+    wait(b2.lines(), b_mark, "B2 to refresh its token", refreshed);
     a.wait_heard(a_rejoin, &[b1_id, b2_id]);
     b2.wait_heard(b_rejoin, &[a_id_for_b2]);
 

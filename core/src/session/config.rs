@@ -1,5 +1,6 @@
 //! How a session is set up: who joins, and the knobs of its network task.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock_sync::ClockSyncConfig;
@@ -17,6 +18,47 @@ pub enum Identity {
     Token(String),
     /// Just a display name; the server must allow anonymous signalling.
     Anonymous(String),
+    /// Access tokens fetched when needed: at the first join and at every rejoin after a lost
+    /// signalling connection. The relay checks the token at each join and access tokens live
+    /// 15 minutes, so a long session that reconnects needs a fresh one.
+    Refreshing(Tokens),
+}
+
+/// Where a long session gets fresh access tokens (typically by rotating a refresh token
+/// through `POST /api/v1/auth/refresh`).
+#[async_trait::async_trait]
+pub trait TokenSource: Send + Sync {
+    /// A currently valid access token; the error text is reported in
+    /// [`SessionError::TokenSource`](super::SessionError::TokenSource).
+    async fn access_token(&self) -> Result<String, String>;
+}
+
+/// A shared [`TokenSource`]; two are equal when they are the same source.
+#[derive(Clone)]
+pub struct Tokens(pub Arc<dyn TokenSource>);
+
+impl Tokens {
+    /// Fetches a token from the source.
+    pub(crate) async fn fetch(&self) -> Result<String, super::SessionError> {
+        self.0
+            .access_token()
+            .await
+            .map_err(super::SessionError::TokenSource)
+    }
+}
+
+impl PartialEq for Tokens {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Tokens {}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens(..)")
+    }
 }
 
 /// Settings of a [`Session`](super::Session). `Default` suits a native client.

@@ -78,6 +78,10 @@ pub enum SessionError {
     /// Environment: the signalling server cannot be reached, or the connection broke.
     #[error("signalling connection: {0}")]
     Signalling(String),
+    /// Caller's environment: the host's [`TokenSource`](super::config::TokenSource) could not
+    /// give an access token (a rejoin is retried later).
+    #[error("no access token: {0}")]
+    TokenSource(String),
     /// Environment: the server did not answer the join in time.
     #[error("the server did not answer the join in time")]
     Timeout,

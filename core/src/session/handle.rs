@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::codec::FrameDuration;
-use crate::engine::{EngineControl, EngineNetwork, EnginePeer};
+use crate::engine::{EngineControl, EngineNetwork, EnginePeer, PeerStats};
 use crate::protocol::{
     Auth, ClientMessage, FrameSize, Join, PeerId, ProtocolError, RoomId, ServerMessage, Welcome,
 };
@@ -73,22 +73,30 @@ impl Session {
         network: EngineNetwork,
         control: EngineControl,
     ) -> Result<(Session, mpsc::Receiver<SessionEvent>), (SessionError, EngineNetwork)> {
+        let tokens = match &identity {
+            Identity::Refreshing(tokens) => Some(tokens.clone()),
+            _ => None,
+        };
         let prepared = async {
             let url = signal_url(server_url)?;
             let frame = engine_frame(&control)?;
-            Ok::<_, SessionError>((url, frame))
+            let auth = match identity {
+                Identity::Token(access_token) => Auth::Token { access_token },
+                Identity::Anonymous(display_name) => Auth::Anonymous { display_name },
+                Identity::Refreshing(tokens) => Auth::Token {
+                    access_token: tokens.fetch().await?,
+                },
+            };
+            Ok::<_, SessionError>((url, frame, auth))
         }
         .await;
-        let (url, frame) = match prepared {
+        let (url, frame, auth) = match prepared {
             Ok(v) => v,
             Err(e) => return Err((e, network)),
         };
         let join = Join {
             room,
-            auth: match identity {
-                Identity::Token(access_token) => Auth::Token { access_token },
-                Identity::Anonymous(display_name) => Auth::Anonymous { display_name },
-            },
+            auth,
             invite: config.invite.clone(),
             client: config.client,
             frame_sizes: vec![frame_size(frame)],
@@ -123,6 +131,7 @@ impl Session {
             MeshParts {
                 url,
                 join,
+                tokens,
                 config,
                 frame,
                 network,
@@ -197,6 +206,12 @@ impl Session {
     /// How loud the musician hears their own input (linear, 0 = off).
     pub fn set_monitor_level(&self, gain: f32) -> Result<(), SessionError> {
         Ok(self.control.set_monitor_level(gain)?)
+    }
+
+    /// A peer's engine statistics (jitter buffer, decoded and concealed frames) as of the
+    /// audio thread's last block; `None` for a peer not in the mix.
+    pub fn peer_stats(&self, peer: &PeerId) -> Option<PeerStats> {
+        self.control.peer_stats(self.engine_peer(peer).ok()?)
     }
 
     /// The engine's control handle (master gain, solo, meters).

@@ -17,11 +17,11 @@ use crate::codec::FrameDuration;
 use crate::engine::{EngineControl, EngineNetwork, EnginePeer, PeerConfig, Stream};
 use crate::jitter::PayloadFormat;
 use crate::protocol::{
-    self, ClientMessage, Join, PeerId, PeerInfo, PeerMessage, ServerMessage, Welcome,
+    self, Auth, ClientMessage, Join, PeerId, PeerInfo, PeerMessage, ServerMessage, Welcome,
 };
 
 use super::backoff::Backoff;
-use super::config::SessionConfig;
+use super::config::{SessionConfig, Tokens};
 use super::error::SessionError;
 use super::event::{PeerStatistics, SessionEvent};
 use super::handle::Shared;
@@ -92,6 +92,7 @@ struct Signal {
 pub(crate) struct Mesh {
     url: String,
     join: Join,
+    tokens: Option<Tokens>,
     config: SessionConfig,
     frame: FrameDuration,
     network: EngineNetwork,
@@ -113,6 +114,8 @@ pub(crate) struct Mesh {
 pub(crate) struct MeshParts {
     pub(crate) url: String,
     pub(crate) join: Join,
+    /// Fresh access tokens for each rejoin (`Identity::Refreshing`).
+    pub(crate) tokens: Option<Tokens>,
     pub(crate) config: SessionConfig,
     pub(crate) frame: FrameDuration,
     pub(crate) network: EngineNetwork,
@@ -141,6 +144,7 @@ impl Mesh {
             },
             url: parts.url,
             join: parts.join,
+            tokens: parts.tokens,
             config: parts.config,
             frame: parts.frame,
             network: parts.network,
@@ -732,9 +736,16 @@ impl Mesh {
             && self.signal.retry_at.is_some_and(|t| now >= t)
         {
             self.signal.retry_at = None;
-            let (url, join) = (self.url.clone(), ClientMessage::Join(self.join.clone()));
+            let (url, mut join) = (self.url.clone(), self.join.clone());
+            let tokens = self.tokens.clone();
             let timeout = self.config.join_timeout;
             self.signal.connecting = Some(tokio::spawn(async move {
+                if let Some(tokens) = tokens {
+                    join.auth = Auth::Token {
+                        access_token: tokens.fetch().await?,
+                    };
+                }
+                let join = ClientMessage::Join(join);
                 let mut conn = tokio::time::timeout(timeout, SignalConnection::connect(&url))
                     .await
                     .map_err(|_| SessionError::Timeout)??;

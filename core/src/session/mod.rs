@@ -60,7 +60,7 @@ pub mod webrtc_link;
 #[cfg(feature = "netsim")]
 pub mod loopback;
 
-pub use config::{Identity, SessionConfig};
+pub use config::{Identity, SessionConfig, TokenSource, Tokens};
 pub use error::SessionError;
 pub use event::{PeerStatistics, SessionEvent};
 pub use handle::Session;

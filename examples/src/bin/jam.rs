@@ -12,11 +12,13 @@
 //!
 //! Output lines start with a keyword (`joined`, `peer-joined`, `peer-left`, `peer-state`,
 //! `peer-media`, `stats`, `latency`, `chat`, `signalling-lost`, `error`, `done`) so scripts and
-//! tests can follow the session.
+//! tests can follow the session. `join-request` and `first-decoded` carry `CLOCK_MONOTONIC`
+//! timestamps (`t_ns`), as do, with `--impulses-ms`, the `impulse-sent` / `impulse-heard` lines
+//! printed on leaving: the `e2e-latency` benchmark pairs them across processes.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Parser;
@@ -24,8 +26,11 @@ use tokio::io::AsyncBufReadExt;
 use tutti_core::codec::{EncoderConfig, FrameDuration};
 use tutti_core::engine::{Engine, EngineConfig, HOST_RATES, LatencyTerms};
 use tutti_core::protocol::RoomId;
-use tutti_core::session::{Identity, PeerStatistics, Session, SessionConfig, SessionEvent};
+use tutti_core::session::{
+    Identity, PeerStatistics, Session, SessionConfig, SessionEvent, TokenSource, Tokens,
+};
 use tutti_examples::api::Api;
+use tutti_examples::impulse::monotonic_ns;
 use tutti_examples::wav_host::{self, HostConfig, read_wav, write_wav};
 
 /// Join a Tutti jam room and play WAV files through a real session.
@@ -36,8 +41,15 @@ struct Args {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     server: String,
     /// Room id (from `POST /api/v1/rooms` or the room list).
-    #[arg(long)]
-    room: String,
+    #[arg(long, required_unless_present = "create_room")]
+    room: Option<String>,
+    /// Create a public room with this name (needs an account) and join it; prints
+    /// `room-created id=…` for the others to join.
+    #[arg(long, requires = "email", conflicts_with = "room")]
+    create_room: Option<String>,
+    /// Create the account first (with --email/--password) instead of logging in.
+    #[arg(long, requires = "email")]
+    sign_up: bool,
     /// Account email (logs in through the HTTP API); needs --password.
     #[arg(long, requires = "password", conflicts_with = "name")]
     email: Option<String>,
@@ -72,6 +84,10 @@ struct Args {
     /// Own input mixed into the output (linear gain; 0 = off).
     #[arg(long, default_value_t = 0.0)]
     monitor: f32,
+    /// Send a 1 ms burst every this many ms instead of a WAV (at 48 kHz), and report when each
+    /// burst was sent and heard (mouth-to-ear measurement).
+    #[arg(long, conflicts_with = "input_wav")]
+    impulses_ms: Option<f64>,
 }
 
 fn parse_frame(s: &str) -> Result<FrameDuration, String> {
@@ -95,23 +111,46 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), BoxError> {
-    if args.input_wav.is_none() && args.output_wav.is_none() {
+    if args.input_wav.is_none() && args.output_wav.is_none() && args.impulses_ms.is_none() {
         return Err(
             "no audio device support in this build (the `device` feature is planned): \
                     pass --input-wav and/or --output-wav"
                 .into(),
         );
     }
-    let room = RoomId::new(args.room.clone())?;
     let identity = match (&args.email, &args.password, &args.name) {
         (Some(email), Some(password), _) => {
             let (api, email, password) = (Api::new(&args.server), email.clone(), password.clone());
-            let token = tokio::task::spawn_blocking(move || api.login(&email, &password)).await??;
-            Identity::Token(token)
+            let sign_up = args.sign_up;
+            let tokens = tokio::task::spawn_blocking(move || {
+                if sign_up {
+                    api.sign_up_tokens(&email, &password)
+                } else {
+                    api.login_tokens(&email, &password)
+                }
+            })
+            .await??;
+            Identity::Refreshing(Tokens(Arc::new(Refresher {
+                api: Api::new(&args.server),
+                tokens: Mutex::new((Some(tokens.access_token), tokens.refresh_token)),
+            })))
         }
         (None, _, Some(name)) => Identity::Anonymous(name.clone()),
         _ => return Err("pass --email and --password, or --name".into()),
     };
+    let room = match (&args.room, &args.create_room, &identity) {
+        (Some(room), _, _) => room.clone(),
+        (None, Some(name), Identity::Refreshing(tokens)) => {
+            let token = tokens.0.access_token().await?;
+            let (api, name) = (Api::new(&args.server), name.clone());
+            let room =
+                tokio::task::spawn_blocking(move || api.create_room(&token, &name, 6)).await??;
+            println!("room-created id={room}");
+            room
+        }
+        _ => return Err("pass --room, or --create-room with an account".into()),
+    };
+    let room = RoomId::new(room)?;
     let input = args.input_wav.as_deref().map(read_wav).transpose()?;
     let rate = input.as_ref().map_or(48_000, |a| a.rate);
     if !HOST_RATES.contains(&rate) {
@@ -138,6 +177,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
             block: args.block,
             input,
             record: args.output_wav.is_some(),
+            impulses: args
+                .impulses_ms
+                .map(|ms| Duration::from_secs_f64(ms.max(1.0) / 1e3)),
         },
         Arc::clone(&stop),
     )?;
@@ -147,8 +189,13 @@ async fn run(args: Args) -> Result<(), BoxError> {
         ..SessionConfig::default()
     };
     config.link.udp_addrs = vec![args.udp_bind];
+    let join_request = monotonic_ns();
+    println!("join-request t_ns={join_request}");
     let (session, mut events) =
         Session::join(&args.server, room, identity, config, network, control).await?;
+    // Join time ends with the first decoded frame from anyone: poll for it every millisecond.
+    let mut first_decoded = tokio::time::interval(Duration::from_millis(1));
+    let mut waiting_first = true;
 
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
@@ -172,6 +219,18 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 // No stdin (redirected from /dev/null, closed): run until --seconds.
                 Ok(None) | Err(_) => stdin_open = false,
             },
+            _ = first_decoded.tick(), if waiting_first => {
+                if let Some(peer) = session.peers().into_iter().find(|p| {
+                    session.peer_stats(p).is_some_and(|s| {
+                        s.jitter.frames_decoded + s.jitter.frames_recovered > 0
+                    })
+                }) {
+                    let t = monotonic_ns();
+                    let since = Duration::from_nanos(t.saturating_sub(join_request));
+                    println!("first-decoded id={peer} t_ns={t} since_join={}", ms(since));
+                    waiting_first = false;
+                }
+            }
             _ = sleep_until(deadline) => break,
         }
     }
@@ -182,6 +241,12 @@ async fn run(args: Args) -> Result<(), BoxError> {
     if let Some(path) = &args.output_wav {
         write_wav(path, &result.recording)?;
     }
+    for t in &result.sent_onsets {
+        println!("impulse-sent t_ns={t}");
+    }
+    for t in &result.heard_onsets {
+        println!("impulse-heard t_ns={t}");
+    }
     println!(
         "done blocks={} late_blocks={} recorded_frames={}",
         result.blocks,
@@ -189,6 +254,35 @@ async fn run(args: Args) -> Result<(), BoxError> {
         result.recording.frames()
     );
     Ok(())
+}
+
+/// Access tokens for the session: the login's first, then one refresh per (re)join.
+struct Refresher {
+    api: Api,
+    /// The unused access token from the login (if any) and the next refresh token.
+    tokens: Mutex<(Option<String>, String)>,
+}
+
+#[async_trait::async_trait]
+impl TokenSource for Refresher {
+    async fn access_token(&self) -> Result<String, String> {
+        let refresh = {
+            let mut tokens = self.tokens.lock().map_err(|_| "token state poisoned")?;
+            if let Some(access) = tokens.0.take() {
+                return Ok(access);
+            }
+            tokens.1.clone()
+        };
+        let api = self.api.clone();
+        let fresh = tokio::task::spawn_blocking(move || api.refresh(&refresh))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+        println!("token-refreshed");
+        let mut tokens = self.tokens.lock().map_err(|_| "token state poisoned")?;
+        tokens.1 = fresh.refresh_token;
+        Ok(fresh.access_token)
+    }
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
