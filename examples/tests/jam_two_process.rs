@@ -194,8 +194,13 @@ fn two_jams_hear_each_other_through_leave_rejoin_and_a_server_restart() {
     a.wait_heard(a_rejoin, &[b1_id, b2_id]);
     b2.wait_heard(b_rejoin, &[a_id_for_b2]);
 
-    assert_hears("A", &a.quit(), 660.0);
-    assert_hears("B2", &b2.quit(), 440.0);
+    // Both quit at once: whoever quit first would leave the other recording silence.
+    let (a_heard, b2_heard) = std::thread::scope(|s| {
+        let b2 = s.spawn(move || b2.quit());
+        (a.quit(), b2.join().expect("B2's quit thread"))
+    });
+    assert_hears("A", &a_heard, 660.0);
+    assert_hears("B2", &b2_heard, 440.0);
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
