@@ -14,7 +14,9 @@ ROOT=$(pwd)
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
 OUT="$TARGET/bindings"
 
-cargo build -p tutti-ffi -p uniffi-bindgen -p tutti-server
+# The same features as scripts/test.sh's `cargo test --workspace --all-features`, so after it
+# nothing is rebuilt (a narrower `-p` build would unify features differently and recompile).
+cargo build --workspace --all-features
 LIB="$TARGET/debug/libtutti_ffi.so"
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -33,7 +35,9 @@ fi
 
 if [[ ${SKIP_KOTLIN:-0} != 1 ]]; then
     echo "--- kotlin: mvn test (bindings/kotlin)"
-    mvn -q -B -f bindings/kotlin/pom.xml test \
+    mvn -q -B -Dstyle.color=never -f bindings/kotlin/pom.xml test \
         -Dtutti.generated="$OUT/kotlin" -Dtutti.library.dir="$TARGET/debug" \
         -Dtutti.server="$TUTTI_SERVER" -Dtutti.build.dir="$OUT/kotlin-build"
+    grep -ho 'tests="[0-9]*" errors="0" skipped="0" failures="0"' \
+        "$OUT"/kotlin-build/surefire-reports/TEST-*.xml | sed 's/^/kotlin: /'
 fi

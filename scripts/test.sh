@@ -8,7 +8,9 @@
 #   FUZZ_SECONDS=N   seconds per fuzz target (default 20)
 #   SKIP_FUZZ=1      skip the fuzz smoke runs
 # Needs: Debian 12 with rustup (stable; nightly for the fuzzers). Installs `cmake` (libopus is
-# built from source) and `postgresql` (server tests) with apt-get if missing, which needs root.
+# built from source), `postgresql` (server tests), `python3-pytest`, `default-jdk-headless` and
+# `maven` (binding tests; Maven downloads its plugins from Maven Central on the first run) with
+# apt-get if missing, which needs root.
 #   TUTTI_PG_PORT=N  port of the private PostgreSQL cluster for the server tests (default: the
 #                    first free port from 55432)
 
@@ -31,6 +33,10 @@ command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 { command -v cc && command -v c++; } >/dev/null 2>&1 || missing+=(build-essential)
 # The server's storage and API tests run against a private PostgreSQL cluster too.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+# The binding tests (bindings/test.sh): pytest for Python, a JDK and Maven for Kotlin.
+python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
+command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
         echo "missing: ${missing[*]} (install them, or run as root)" >&2
@@ -43,7 +49,7 @@ if ((${#missing[@]})); then
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-    echo "all present (cmake, cc, c++, postgresql)"
+    echo "all present (cmake, cc, c++, postgresql, pytest, javac, mvn)"
 fi
 
 stage "cargo fmt --all -- --check (workspace, then fuzz/)"
@@ -86,6 +92,10 @@ stage "cargo test --workspace --all-features (unit, integration and doc tests)"
 cargo test --workspace --all-features
 pg_stop
 trap - EXIT
+
+stage "bindings: generate Kotlin/Swift/Python from libtutti_ffi, run pytest and mvn test"
+# Two clients per language join a real tutti-server and exchange tones (bindings/test.sh).
+bash bindings/test.sh
 
 stage "fuzz smoke runs (${FUZZ_SECONDS}s per target)"
 if [[ $SKIP_FUZZ == 1 ]]; then
