@@ -33,6 +33,8 @@ command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 { command -v cc && command -v c++; } >/dev/null 2>&1 || missing+=(build-essential)
 # The server's storage and API tests run against a private PostgreSQL cluster too.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
+# The C API's test runs the C host under valgrind memcheck (ffi/tests/c_host.rs).
+command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 # The binding tests (bindings/test.sh): pytest for Python, a JDK and Maven for Kotlin.
 python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
 command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
@@ -49,7 +51,7 @@ if ((${#missing[@]})); then
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-    echo "all present (cmake, cc, c++, postgresql, pytest, javac, mvn)"
+    echo "all present (cmake, cc, c++, postgresql, valgrind, pytest, javac, mvn)"
 fi
 
 stage "cargo fmt --all -- --check (workspace, then fuzz/)"
