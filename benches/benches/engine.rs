@@ -9,6 +9,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use tutti_bench::engine_payloads::red_payloads;
 use tutti_core::engine::{Engine, EngineConfig, EnginePeer, PeerConfig};
 use tutti_core::netsim::signal;
 
@@ -19,34 +20,8 @@ const BASE_DELAY: Duration = Duration::from_millis(10);
 /// Pre-built payloads, reused cyclically (RED offsets are relative, so reuse is exact).
 const PAYLOADS: usize = 1024;
 
-/// RED payloads of a chord, made by a sender engine exactly as it would send them.
-fn payloads() -> Vec<Vec<u8>> {
-    let (mut sender, mut network, _) = Engine::new(EngineConfig {
-        max_block_frames: 120,
-        capture_ring: PAYLOADS + 1,
-        ..EngineConfig::default()
-    })
-    .expect("sender");
-    let mut out = Vec::new();
-    let (mut l, mut r) = ([0.0f32; 120], [0.0f32; 120]);
-    for k in 0..PAYLOADS {
-        let chord: Vec<f32> = [110.0, 220.0, 329.63]
-            .iter()
-            .map(|&f| signal::sine(f, 0.2, 48_000, (k * 120) as u64, 120, 1))
-            .reduce(|a, b| a.iter().zip(&b).map(|(x, y)| x + y).collect())
-            .expect("three tones");
-        sender
-            .process(&[&chord], &mut [&mut l, &mut r], 120)
-            .expect("process");
-        while let Some(p) = network.poll_packet() {
-            out.push(p.payload.to_vec());
-        }
-    }
-    out
-}
-
 fn bench_engine(c: &mut Criterion) {
-    let payloads = payloads();
+    let payloads = red_payloads(PAYLOADS);
     for rate in [48_000u32, 44_100] {
         let (mut engine, mut network, _control) = Engine::new(EngineConfig {
             host_rate: rate,

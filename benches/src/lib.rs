@@ -1,5 +1,6 @@
 //! Benchmarks and evaluation binaries for Tutti; see `benches/README.md` for the recorded figures.
 
+pub mod engine_payloads;
 pub mod jitter_eval;
 #[cfg(feature = "server")]
 pub mod recommend_eval;

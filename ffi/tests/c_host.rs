@@ -15,9 +15,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use tutti_examples::api::Api;
+
+/// One scenario at a time: valgrind's CPU load would starve the real-time tone exchange.
+static SERIAL: Mutex<()> = Mutex::new(());
 
 /// The directory cargo put this test in (`target/debug/deps`).
 fn deps_dir() -> PathBuf {
@@ -168,6 +172,9 @@ fn finish(name: &str, child: Child) -> Output {
 
 #[test]
 fn two_c_hosts_hear_each_other() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = scratch("tone");
     let exe = build_c_host(&dir);
     let server = Server::start(&dir);
@@ -191,6 +198,9 @@ fn two_c_hosts_hear_each_other() {
 
 #[test]
 fn c_host_under_valgrind_is_clean() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let dir = scratch("valgrind");
     let exe = build_c_host(&dir);
     let server = Server::start(&dir);

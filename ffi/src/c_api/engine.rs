@@ -16,6 +16,19 @@ pub struct TuttiEngine {
     pub(crate) max_block: usize,
 }
 
+impl TuttiEngine {
+    /// Wraps an engine built in Rust for `tutti_engine_process` (benchmarks, and Rust hosts
+    /// that hand the audio thread to C code); `channels` per direction (1 or 2), `max_block` as
+    /// the engine was built with. Release with `tutti_engine_free`.
+    pub fn into_raw(engine: Engine, channels: usize, max_block: usize) -> *mut TuttiEngine {
+        Box::into_raw(Box::new(TuttiEngine {
+            engine,
+            channels: channels.clamp(1, TUTTI_MAX_CHANNELS as usize),
+            max_block,
+        }))
+    }
+}
+
 /// Processes one host block: reads `channels` planar input channels of `frames` samples and
 /// writes the mix of every peer (plus the monitor) to `channels` planar output channels.
 /// Wait-free and allocation-free: call it from the audio callback, with any `frames` up to

@@ -7,7 +7,7 @@ use tutti_core::client::{Client, ClientError};
 use tutti_core::protocol::PeerId;
 use tutti_core::session::Identity;
 
-use super::engine::{TUTTI_MAX_CHANNELS, TuttiEngine};
+use super::engine::TuttiEngine;
 use super::strings::{copy_into, optional, owned, required};
 use super::{TuttiResult, boundary};
 use crate::convert::{self, EngineSettings, JoinSettings};
@@ -129,12 +129,11 @@ pub unsafe extern "C" fn tutti_session_new(
             .client_config()
             .map_err(|_| TuttiResult::InvalidArgument)?;
         let (client, engine) = Client::new(client_config).map_err(|e| TuttiResult::from(&e))?;
-        debug_assert!(config.channels <= TUTTI_MAX_CHANNELS);
-        *engine_out = Box::into_raw(Box::new(TuttiEngine {
+        *engine_out = TuttiEngine::into_raw(
             engine,
-            channels: config.channels as usize,
-            max_block: config.max_block_frames as usize,
-        }));
+            config.channels as usize,
+            config.max_block_frames as usize,
+        );
         *session_out = Box::into_raw(Box::new(TuttiSession {
             client,
             event_text: Mutex::new(CString::default()),
