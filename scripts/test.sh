@@ -8,8 +8,10 @@
 #   FUZZ_SECONDS=N   seconds per fuzz target (default 20)
 #   SKIP_FUZZ=1      skip the fuzz smoke runs
 # Needs: Debian 12 with rustup (stable; nightly for the fuzzers). Installs `cmake` (libopus is
-# built from source), `postgresql` (server tests) and `chromium`/`nodejs`/`npm` (browser tests)
-# with apt-get if missing, which needs root.
+# built from source), `postgresql` (server tests), `chromium`/`nodejs`/`npm` (browser tests),
+# `valgrind` (C API test), `iproute2` (netns test), `python3-pytest`, `default-jdk-headless` and
+# `maven` (binding tests; Maven downloads its plugins from Maven Central on the first run) with
+# apt-get if missing, which needs root.
 #   TUTTI_PG_PORT=N  port of the private PostgreSQL cluster for the server tests (default: the
 #                    first free port from 55432)
 
@@ -39,6 +41,10 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 # `ip netns` and `tc` for the jam network test (examples/tests/jam_netns.rs; it skips without root).
 { command -v ip && command -v tc; } >/dev/null 2>&1 || missing+=(iproute2)
+# The binding tests (bindings/test.sh): pytest for Python, a JDK and Maven for Kotlin.
+python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
+command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
 if ((${#missing[@]})); then
     if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null 2>&1; then
         echo "missing: ${missing[*]} (install them, or run as root)" >&2
@@ -51,7 +57,7 @@ if ((${#missing[@]})); then
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-    echo "all present (cmake, cc, c++, postgresql, valgrind, chromium, node, npm, iproute2)"
+    echo "all present (cmake, cc, c++, postgresql, valgrind, chromium, node, npm, iproute2, pytest, javac, mvn)"
 fi
 
 stage "cargo fmt --all -- --check (workspace, then fuzz/)"
@@ -94,6 +100,10 @@ stage "cargo test --workspace --all-features (unit, integration and doc tests)"
 cargo test --workspace --all-features
 pg_stop
 trap - EXIT
+
+stage "bindings: generate Kotlin/Swift/Python from libtutti_ffi, run pytest and mvn test"
+# Two clients per language join a real tutti-server and exchange tones (bindings/test.sh).
+bash bindings/test.sh
 
 stage "fuzz smoke runs (${FUZZ_SECONDS}s per target)"
 if [[ $SKIP_FUZZ == 1 ]]; then

@@ -2,6 +2,9 @@
 //!
 //! - [`c_api`] — the C surface for DAW plug-ins; its header `ffi/include/tutti.h` is generated
 //!   by cbindgen (`ffi/cbindgen.toml`) and checked for drift by `tests/header.rs`.
+//! - [`mobile`] — the uniffi surface for Kotlin, Swift and Python; the bindings are generated
+//!   from the built library by the workspace's `uniffi-bindgen` (`bindings/test.sh`).
+//! - [`convert`] — plain numbers and strings to core types, shared by both surfaces.
 //!
 //! This crate only converts: every feature lives in `tutti-core` (the blocking
 //! [`Client`](tutti_core::client::Client) and the audio-thread [`Engine`](tutti_core::engine::Engine)).
@@ -10,3 +13,7 @@
 #![allow(unsafe_code)]
 
 pub mod c_api;
+pub mod convert;
+pub mod mobile;
+
+uniffi::setup_scaffolding!("tutti");

@@ -1,18 +1,16 @@
 //! The session handle: create (with its engine), join, leave, mix parameters, free.
 
 use std::ffi::{CString, c_char};
-use std::net::SocketAddr;
 use std::sync::Mutex;
 
-use tutti_core::client::{Client, ClientConfig, ClientError};
-use tutti_core::codec::{Channels, FrameDuration};
-use tutti_core::engine::EngineConfig;
-use tutti_core::protocol::{PeerId, RoomId};
-use tutti_core::session::{Identity, SessionConfig};
+use tutti_core::client::{Client, ClientError};
+use tutti_core::protocol::PeerId;
+use tutti_core::session::Identity;
 
 use super::engine::TuttiEngine;
 use super::strings::{copy_into, optional, owned, required};
 use super::{TuttiResult, boundary};
+use crate::convert::{self, EngineSettings, JoinSettings};
 
 /// What the engine is built for. Start from `tutti_engine_config_default()`.
 #[repr(C)]
@@ -39,6 +37,18 @@ pub extern "C" fn tutti_engine_config_default() -> TuttiEngineConfig {
         channels: 2,
         frame_us: 2500,
         max_peers: 8,
+    }
+}
+
+impl From<TuttiEngineConfig> for EngineSettings {
+    fn from(c: TuttiEngineConfig) -> Self {
+        EngineSettings {
+            sample_rate: c.host_rate,
+            max_block_frames: c.max_block_frames,
+            channels: c.channels,
+            frame_us: c.frame_us,
+            max_peers: c.max_peers,
+        }
     }
 }
 
@@ -114,25 +124,10 @@ pub unsafe extern "C" fn tutti_session_new(
         };
         *session_out = std::ptr::null_mut();
         *engine_out = std::ptr::null_mut();
-        let channels = match config.channels {
-            1 => Channels::Mono,
-            2 => Channels::Stereo,
-            _ => return Err(TuttiResult::InvalidArgument),
-        };
-        let frame = match config.frame_us {
-            2500 => FrameDuration::Ms2_5,
-            5000 => FrameDuration::Ms5,
-            10_000 => FrameDuration::Ms10,
-            20_000 => FrameDuration::Ms20,
-            _ => return Err(TuttiResult::InvalidArgument),
-        };
-        let mut client_config = ClientConfig::default();
-        let engine_config: &mut EngineConfig = &mut client_config.engine;
-        engine_config.host_rate = config.host_rate;
-        engine_config.max_block_frames = config.max_block_frames as usize;
-        engine_config.encoder.channels = channels;
-        engine_config.encoder.frame = frame;
-        engine_config.max_peers = config.max_peers as usize;
+        // The same conversion (and the same checks) as the uniffi surface.
+        let client_config = EngineSettings::from(*config)
+            .client_config()
+            .map_err(|_| TuttiResult::InvalidArgument)?;
         let (client, engine) = Client::new(client_config).map_err(|e| TuttiResult::from(&e))?;
         *engine_out = TuttiEngine::into_raw(
             engine,
@@ -174,20 +169,19 @@ pub unsafe extern "C" fn tutti_session_join(
                 optional(config.udp_bind)?,
             )
         };
-        let room = RoomId::new(room).map_err(|_| TuttiResult::InvalidArgument)?;
+        let room = convert::room_id(room).map_err(|_| TuttiResult::InvalidArgument)?;
         let identity = match (token, name) {
             (Some(token), None) => Identity::Token(token.to_owned()),
             (None, Some(name)) => Identity::Anonymous(name.to_owned()),
             _ => return Err(TuttiResult::InvalidArgument),
         };
-        let mut session_config = SessionConfig {
+        let session_config = JoinSettings {
             invite: invite.map(str::to_owned),
-            ..SessionConfig::default()
-        };
-        if let Some(udp) = udp {
-            let addr: SocketAddr = udp.parse().map_err(|_| TuttiResult::InvalidArgument)?;
-            session_config.link.udp_addrs = vec![addr];
+            udp_bind: udp.map(str::to_owned).into_iter().collect(),
+            ..JoinSettings::default()
         }
+        .session_config()
+        .map_err(|_| TuttiResult::InvalidArgument)?;
         match TuttiSession::call(session, |s| {
             s.client.join(url, room, identity, session_config)
         }) {
@@ -219,7 +213,7 @@ unsafe fn with_peer(
     boundary(|| {
         // SAFETY: forwarded from the caller's contract.
         let id = unsafe { required(peer_id) }?;
-        let peer = PeerId::new(id).map_err(|_| TuttiResult::InvalidArgument)?;
+        let peer = convert::peer_id(id).map_err(|_| TuttiResult::InvalidArgument)?;
         match TuttiSession::call(session, |s| f(&s.client, &peer)) {
             TuttiResult::Ok => Ok(()),
             e => Err(e),
