@@ -294,8 +294,9 @@ impl World {
             + 0.8 * (1.0 - lat / BUDGET_MS)
     }
 
-    /// Builds the world for `config`.
-    pub fn generate(config: &EvalConfig) -> World {
+    /// The members alone (profiles and hidden truth), without jams: linear in the population,
+    /// so the scale benchmark can draw a million (drawing jams is quadratic).
+    pub fn population(config: &EvalConfig) -> World {
         let n = config.members;
         let stream =
             |k: u64| ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(1_000_003).wrapping_add(k));
@@ -436,7 +437,7 @@ impl World {
                 hidden: false,
             });
         }
-        let mut world = World {
+        World {
             candidates,
             truth,
             seed: config.seed,
@@ -444,8 +445,14 @@ impl World {
             rtts: RttTable::default(),
             test: HashMap::new(),
             bands: 0,
-        };
-        world.draw_jams(config, &mut stream(2));
+        }
+    }
+
+    /// Builds the world for `config`: the population, then the co-jam graph and measurements.
+    pub fn generate(config: &EvalConfig) -> World {
+        let mut world = Self::population(config);
+        let stream = ChaCha8Rng::seed_from_u64(config.seed.wrapping_mul(1_000_003).wrapping_add(2));
+        world.draw_jams(config, &mut { stream });
         world
     }
 

@@ -130,6 +130,19 @@ const MUSICIANS: [Musician; 10] = [
     ),
 ];
 
+/// What a player of `instrument` looks for: the rhythm section and a harmony instrument, so a
+/// new member's recommendations show complementary demo musicians first.
+fn complements(instrument: &str) -> &'static [&'static str] {
+    match instrument {
+        "bass guitar" | "double bass" => &["drums", "piano", "guitar"],
+        "drums" => &["bass", "guitar", "keys"],
+        "piano" | "synthesizer" => &["bass", "drums", "vocals"],
+        "electric guitar" => &["drums", "bass", "vocals"],
+        "vocals" => &["guitar", "piano", "bass"],
+        _ => &["guitar", "piano", "bass"],
+    }
+}
+
 /// Seeds demo data if enabled and there are no accounts yet.
 pub async fn seed_if_empty(state: &AppState) -> ApiResult<()> {
     let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users")
@@ -148,9 +161,7 @@ pub async fn seed_if_empty(state: &AppState) -> ApiResult<()> {
 /// Creates the demo accounts and their public profiles; returns their user ids.
 async fn seed_musicians(state: &AppState) -> ApiResult<Vec<String>> {
     let mut ids = Vec::with_capacity(MUSICIANS.len());
-    for (i, (name, instrument, skill, genre, city, lat, lon, tz)) in
-        MUSICIANS.into_iter().enumerate()
-    {
+    for (name, instrument, skill, genre, city, lat, lon, tz) in MUSICIANS {
         let id = new_id();
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, role, is_demo, created_at) \
@@ -161,7 +172,6 @@ async fn seed_musicians(state: &AppState) -> ApiResult<Vec<String>> {
         .bind(unix_now())
         .execute(&state.db.pool)
         .await?;
-        let wanted = MUSICIANS[(i + 1) % MUSICIANS.len()].1;
         let data = ProfileData {
             display_name: format!("{name} (demo)"),
             instruments: vec![Instrument {
@@ -180,13 +190,19 @@ async fn seed_musicians(state: &AppState) -> ApiResult<Vec<String>> {
                 longitude: lon,
             }),
             time_zone: Some(tz.into()),
-            availability: vec![AvailabilitySlot {
-                day: Weekday::Thu,
-                start: "19:00".into(),
-                end: "22:00".into(),
-            }],
+            availability: [Weekday::Tue, Weekday::Thu, Weekday::Sat]
+                .into_iter()
+                .map(|day| AvailabilitySlot {
+                    day,
+                    start: "19:00".into(),
+                    end: "22:00".into(),
+                })
+                .collect(),
             looking_for: LookingFor {
-                instruments: vec![wanted.into()],
+                instruments: complements(instrument)
+                    .iter()
+                    .map(|&w| w.to_owned())
+                    .collect(),
                 goals: vec![Goal::CasualJam],
             },
             max_latency_ms: Some(25),

@@ -580,3 +580,53 @@ async fn endpoints_are_in_the_openapi_document() {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
 }
+
+#[tokio::test]
+async fn demo_musicians_give_a_new_member_sensible_recommendations() {
+    for app in common::apps_with(|c| c.demo_data = true).await {
+        let b = app.backend;
+        let me = member(
+            &app,
+            "new@example.org",
+            profile(
+                "New",
+                "guitar",
+                &["drums", "bass"],
+                "public",
+                BERLIN.0,
+                BERLIN.1,
+            ),
+        )
+        .await;
+        let body = musicians(&app, &me, "mode=online&limit=10").await;
+        let items = body["items"].as_array().unwrap();
+        assert!(
+            items.len() >= 8,
+            "{b}: most demo musicians are within 25 ms of Berlin"
+        );
+        let first = items[0]["instruments"][0]["name"].as_str().unwrap();
+        assert!(
+            ["drums", "bass guitar", "double bass"].contains(&first),
+            "{b}: a wanted instrument first, got {first}"
+        );
+        assert!(
+            items
+                .iter()
+                .all(|i| i["latency"]["one_way_ms"].as_f64().unwrap() <= 25.0)
+        );
+        let r = app
+            .call(
+                Method::GET,
+                "/api/v1/recommendations/lineup?need=drums,bass",
+                Some(&me.access),
+                None,
+            )
+            .await;
+        assert_eq!(
+            r.body["members"].as_array().map(Vec::len),
+            Some(2),
+            "{b}: {}",
+            r.text
+        );
+    }
+}

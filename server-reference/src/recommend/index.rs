@@ -17,10 +17,11 @@
 //!   while the current k-th best score does not exceed that tier's upper bound, so the result
 //!   equals a full scan's (a property test checks it).
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 
 use super::model::{Candidate, GeoPoint, MemberId, NetworkId};
-use super::{CoJamEvidence, Mode, Prepared, Query, Recommender, latency};
+use super::{CoJamEvidence, Mode, Prepared, Query, Recommender, factors, latency};
 
 /// Grid cell size in degrees (about 111 km north–south).
 pub const CELL_DEG: f64 = 1.0;
@@ -226,6 +227,9 @@ impl Recommender {
         let mut seen = vec![false; self.members.len()];
         seen[s] = true;
         let mut scored: Vec<(f64, usize)> = Vec::new();
+        // The best `limit` scores so far (non-negative, so their bit patterns order like them):
+        // its minimum is the score a candidate must reach to matter.
+        let mut best: BinaryHeap<Reverse<u64>> = BinaryHeap::with_capacity(limit + 1);
         let mut visit = |c: u32, scored: &mut Vec<(f64, usize)>| {
             let i = c as usize;
             if std::mem::replace(&mut seen[i], true) {
@@ -235,8 +239,18 @@ impl Recommender {
             if m.hidden || query.exclude.contains(&m.id) || !reach.contains(m, c) {
                 return;
             }
+            if best.len() == limit {
+                let threshold = best.peek().map_or(0.0, |r| f64::from_bits(r.0));
+                if self.quick_bound(s, i, hood) + 1e-6 < threshold {
+                    return;
+                }
+            }
             if let Some(r) = self.evaluate(s, i, query, hood, false) {
                 scored.push((r.score, i));
+                best.push(Reverse(r.score.max(0.0).to_bits()));
+                if best.len() > limit {
+                    best.pop();
+                }
             }
         };
         let p = &self.prepared[s];
@@ -274,6 +288,40 @@ impl Recommender {
         self.sort_ranked(&mut scored);
         scored.truncate(limit);
         scored
+    }
+
+    /// An upper bound of candidate `c`'s score for seeker `s`, from the cheap factors computed
+    /// exactly (instruments, genres, influences, co-jam, reliability) and every other at 1.
+    fn quick_bound(&self, s: usize, c: usize, hood: &HashMap<MemberId, CoJamEvidence>) -> f64 {
+        let (pa, pb) = (&self.prepared[s], &self.prepared[c]);
+        let b = &self.members[c];
+        let w = &self.weights;
+        let fit = factors::instrument_fit(&pa.plays, &pa.seeks, &pb.plays, &pb.seeks).value;
+        let genres = factors::tag_overlap(&pa.genres, &pb.genres, &self.tag_weight).value;
+        let influences =
+            factors::tag_overlap(&pa.influences, &pb.influences, &self.tag_weight).value;
+        let cojam = hood.get(&b.id).map_or(0.0, CoJamEvidence::value);
+        let total = w.instruments
+            + w.genres
+            + w.influences
+            + w.bio
+            + w.skill
+            + w.availability
+            + w.goals
+            + w.place
+            + w.cojam
+            + w.reliability;
+        let bound = w.instruments * fit
+            + w.genres * genres
+            + w.influences * influences
+            + w.bio
+            + w.skill
+            + w.availability
+            + w.goals
+            + w.place
+            + w.cojam * cojam
+            + w.reliability * factors::reliability(b.jams_attended, b.no_shows);
+        bound / total.max(f64::EPSILON)
     }
 
     /// Whether `limit` scores already beat `bound` (so no later tier can enter the list).
