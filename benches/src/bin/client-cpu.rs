@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use tutti_bench::jam_rig::Rig;
 use tutti_core::netsim::signal;
-use tutti_examples::api::Api;
-use tutti_examples::processes::{JamProcess, Server, field, sibling_binary};
+use tutti_examples::processes::{JamProcess, field};
 use tutti_examples::wav_host::{Audio, write_wav};
 
 const GUARD: Duration = Duration::from_secs(90);
@@ -72,13 +72,8 @@ fn run() -> Result<(), String> {
             _ => return Err(format!("unknown argument {arg}")),
         }
     }
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let server_bin =
-        sibling_binary(&exe, "tutti-server", "tutti-server").map_err(|e| e.to_string())?;
-    let jam = sibling_binary(&exe, "tutti-examples", "jam").map_err(|e| e.to_string())?;
-    let dir = std::env::temp_dir().join(format!("tutti-client-cpu-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let tone = dir.join("tone.wav");
+    let rig = Rig::start("client-cpu", "cpu@bench.test", GUARD)?;
+    let tone = rig.dir.join("tone.wav");
     let samples = signal::sine(440.0, 0.3, 48_000, 0, 96_000, 1);
     write_wav(
         &tone,
@@ -88,30 +83,19 @@ fn run() -> Result<(), String> {
         },
     )
     .map_err(|e| e.to_string())?;
-    let server = Server::start(
-        &server_bin,
-        &dir.join("tutti.db"),
-        "127.0.0.1:0",
-        &["--allow-anonymous-signalling", "true"],
-        GUARD,
-    )
-    .map_err(|e| e.to_string())?;
-    let api = Api::new(&server.url());
-    let token = api
-        .sign_up("cpu@bench.test", "correct horse battery")
-        .map_err(|e| e.to_string())?;
     let capacity = u32::try_from(peers).map_err(|e| e.to_string())?;
-    let room = api
-        .create_room(&token, "client cpu", capacity)
+    let room = rig
+        .api
+        .create_room(&rig.token, "client cpu", capacity)
         .map_err(|e| e.to_string())?;
 
     let mut clients = Vec::new();
     for i in 0..peers {
-        let mut command = Command::new(&jam);
+        let mut command = Command::new(&rig.jam);
         command
             .args([
                 "--server",
-                &server.url(),
+                &rig.url(),
                 "--room",
                 &room,
                 "--name",
@@ -173,8 +157,7 @@ fn run() -> Result<(), String> {
     for client in clients {
         let _ = client.quit(GUARD);
     }
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(rig);
     if json {
         println!(
             "{}",

@@ -13,13 +13,12 @@
 //!
 //! `tutti-server` and `jam` are taken from this binary's directory, built first if missing.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use tutti_examples::api::Api;
+use tutti_bench::jam_rig::Rig;
 use tutti_examples::impulse::pair_delays;
-use tutti_examples::processes::{JamProcess, Server, field, sibling_binary};
+use tutti_examples::processes::{JamProcess, field};
 
 /// Guard for any single wait: two cores shared with other builds.
 const GUARD: Duration = Duration::from_secs(60);
@@ -117,25 +116,15 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 struct Bench<'a> {
-    jam: &'a Path,
-    server: &'a Server,
-    api: Api,
-    token: String,
+    rig: &'a Rig,
     options: &'a Options,
 }
 
 impl Bench<'_> {
     fn jam(&self, room: &str, name: &'static str, frame: &str) -> Result<JamProcess, String> {
-        let mut command = Command::new(self.jam);
+        let mut command = Command::new(&self.rig.jam);
         command
-            .args([
-                "--server",
-                &self.server.url(),
-                "--room",
-                room,
-                "--name",
-                name,
-            ])
+            .args(["--server", &self.rig.url(), "--room", room, "--name", name])
             .args(["--udp-bind", "127.0.0.1:0", "--frame-ms", frame])
             .args(["--block", &self.options.block.to_string()])
             .args(["--impulses-ms", &PERIOD_MS.to_string()]);
@@ -144,8 +133,9 @@ impl Bench<'_> {
 
     fn run(&self, frame: &str) -> Result<Row, String> {
         let room = self
+            .rig
             .api
-            .create_room(&self.token, &format!("e2e {frame} ms"), 2)
+            .create_room(&self.rig.token, &format!("e2e {frame} ms"), 2)
             .map_err(|e| e.to_string())?;
         let a = self.jam(&room, "A", frame)?;
         a.lines
@@ -223,29 +213,9 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let options = options()?;
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let server_bin =
-        sibling_binary(&exe, "tutti-server", "tutti-server").map_err(|e| e.to_string())?;
-    let jam = sibling_binary(&exe, "tutti-examples", "jam").map_err(|e| e.to_string())?;
-    let dir = std::env::temp_dir().join(format!("tutti-e2e-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let server = Server::start(
-        &server_bin,
-        &dir.join("tutti.db"),
-        "127.0.0.1:0",
-        &["--allow-anonymous-signalling", "true"],
-        GUARD,
-    )
-    .map_err(|e| e.to_string())?;
-    let api = Api::new(&server.url());
-    let token = api
-        .sign_up("e2e@bench.test", "correct horse battery")
-        .map_err(|e| e.to_string())?;
+    let rig = Rig::start("e2e", "e2e@bench.test", GUARD)?;
     let bench = Bench {
-        jam: &jam,
-        server: &server,
-        api,
-        token,
+        rig: &rig,
         options: &options,
     };
     let mut rows = Vec::new();
@@ -256,8 +226,7 @@ fn run() -> Result<(), String> {
         }
         rows.push(row);
     }
-    drop(server);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(rig);
     if options.json {
         println!(
             "{}",

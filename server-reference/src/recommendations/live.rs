@@ -20,6 +20,7 @@ use crate::recommend::{
     Candidate, CoJamGraph, GeoPoint, Goal, InstrumentSkill, MemberId, NetworkId, Recommender,
     RttTable, Slot,
 };
+use crate::venues::hours::day_index;
 
 /// How many of a pair's latest RTT reports the median is taken over.
 pub const RTT_WINDOW: usize = 20;
@@ -161,15 +162,8 @@ pub fn candidate(
     network: Option<NetworkId>,
 ) -> Candidate {
     let d = &p.data;
-    let day = |w: Weekday| match w {
-        Weekday::Mon => 0,
-        Weekday::Tue => 1,
-        Weekday::Wed => 2,
-        Weekday::Thu => 3,
-        Weekday::Fri => 4,
-        Weekday::Sat => 5,
-        Weekday::Sun => 6,
-    };
+    // 0 = Monday, as the venues' opening hours count (always < 7, so the cast is exact).
+    let day = |w: Weekday| day_index(w) as u8;
     Candidate {
         id,
         instruments: d
