@@ -9,33 +9,11 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 use tutti_core::client::{Client, ClientConfig, ClientError};
-use tutti_core::protocol::{
-    ClientKind, ClientMessage, FrameSize, PeerId, PeerInfo, RoomId, RoomState, ServerMessage,
-    Welcome,
-};
+use tutti_core::protocol::{ClientMessage, PeerId, RoomId};
 use tutti_core::session::{Identity, SessionConfig, SessionError, SessionEvent};
 
-const GUARD: Duration = Duration::from_secs(30);
-
-fn welcome(id: &str) -> String {
-    let me = PeerInfo {
-        id: PeerId::new(id).unwrap(),
-        display_name: "Ada".into(),
-        client: ClientKind::Native,
-        frame_sizes: vec![FrameSize::Ms2_5],
-    };
-    ServerMessage::Welcome(Welcome {
-        peer_id: me.id.clone(),
-        room: RoomState {
-            room: RoomId::new("room-1").unwrap(),
-            capacity: 4,
-            peers: vec![me],
-        },
-        ice_servers: vec![],
-        heartbeat_interval_ms: 15_000,
-    })
-    .encode()
-}
+mod scripted_relay;
+use scripted_relay::{GUARD, welcome};
 
 /// A relay on its own thread that welcomes every join as `peer-N` and waits for the close.
 fn spawn_relay() -> std::net::SocketAddr {

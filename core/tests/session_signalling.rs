@@ -5,39 +5,15 @@
 #![cfg(feature = "session")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::Duration;
-
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 use tutti_core::engine::{Engine, EngineConfig};
-use tutti_core::protocol::{
-    ClientKind, ClientMessage, MAX_MESSAGE_BYTES, PeerId, PeerInfo, RoomId, RoomState,
-    ServerMessage, Welcome,
-};
+use tutti_core::protocol::{ClientMessage, MAX_MESSAGE_BYTES, PeerId, RoomId, ServerMessage};
 use tutti_core::session::{Identity, Session, SessionConfig, SessionError, SessionEvent};
 
-const GUARD: Duration = Duration::from_secs(30);
-
-fn welcome(id: &str) -> String {
-    let me = PeerInfo {
-        id: PeerId::new(id).unwrap(),
-        display_name: "Ada".into(),
-        client: ClientKind::Native,
-        frame_sizes: vec![tutti_core::protocol::FrameSize::Ms2_5],
-    };
-    ServerMessage::Welcome(Welcome {
-        peer_id: me.id.clone(),
-        room: RoomState {
-            room: RoomId::new("room-1").unwrap(),
-            capacity: 4,
-            peers: vec![me],
-        },
-        ice_servers: vec![],
-        heartbeat_interval_ms: 15_000,
-    })
-    .encode()
-}
+mod scripted_relay;
+use scripted_relay::{GUARD, welcome};
 
 async fn next_event(events: &mut tokio::sync::mpsc::Receiver<SessionEvent>) -> SessionEvent {
     loop {
