@@ -28,6 +28,8 @@ pub fn welcome(id: &str) -> String {
         },
         ice_servers: vec![],
         heartbeat_interval_ms: 15_000,
+        resume_token: None,
+        resumed: false,
     })
     .encode()
 }
