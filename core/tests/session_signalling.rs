@@ -1,7 +1,9 @@
 //! The session's signalling client against a scripted relay on loopback (the real relay is
 //! exercised by `examples/tests/jam_two_process.rs`; this one sends what a well-behaved server
 //! never would): malformed and oversized messages become error events and the session keeps
-//! running; a dropped connection is reported, reconnected and rejoined.
+//! running; a dropped connection is reported, reconnected and rejoined; and, through a relay
+//! that forwards between two real sessions, a dropped connection resumes its peer id without
+//! rebuilding the media link (or rebuilds it when the relay forgot the seat).
 #![cfg(feature = "session")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,9 +12,11 @@ use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 use tutti_core::engine::{Engine, EngineConfig};
 use tutti_core::protocol::{ClientMessage, MAX_MESSAGE_BYTES, PeerId, RoomId, ServerMessage};
+use tutti_core::session::transport::LinkState;
 use tutti_core::session::{Identity, Session, SessionConfig, SessionError, SessionEvent};
 
 mod scripted_relay;
+use scripted_relay::forwarding::ForwardingRelay;
 use scripted_relay::{GUARD, welcome};
 
 async fn next_event(events: &mut tokio::sync::mpsc::Receiver<SessionEvent>) -> SessionEvent {
@@ -198,4 +202,156 @@ async fn a_rejoin_asks_the_token_source_for_a_fresh_access_token() {
     session.leave().await.expect("left");
     let tokens = tokio::time::timeout(GUARD, relay).await.unwrap().unwrap();
     assert_eq!(tokens, ["token-1", "token-2"]);
+}
+
+/// A session on the forwarding relay, over loopback.
+async fn join_relay(
+    relay: &ForwardingRelay,
+) -> (Session, tokio::sync::mpsc::Receiver<SessionEvent>, PeerId) {
+    let mut config = SessionConfig::default();
+    config.link.udp_addrs = vec!["127.0.0.1:0".parse().unwrap()];
+    let (_engine, network, control) = Engine::new(EngineConfig::default()).unwrap();
+    let (session, events) = Session::join(
+        &relay.url,
+        RoomId::new("room-1").unwrap(),
+        Identity::Anonymous("Ada".into()),
+        config,
+        network,
+        control,
+    )
+    .await
+    .expect("joined");
+    let id = session.local_peer_id().unwrap();
+    (session, events, id)
+}
+
+/// Reads events (statistics included) until `done` holds for one; returns every event read,
+/// the last one included. The guard covers the whole wait.
+async fn events_until(
+    events: &mut tokio::sync::mpsc::Receiver<SessionEvent>,
+    mut done: impl FnMut(&SessionEvent) -> bool,
+) -> Vec<SessionEvent> {
+    let mut seen = Vec::new();
+    tokio::time::timeout(GUARD, async {
+        loop {
+            let event = events.recv().await.expect("the session is running");
+            let last = done(&event);
+            seen.push(event);
+            if last {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the awaited event in time; saw {seen:?}"));
+    seen
+}
+
+fn connected(peer: &PeerId) -> impl FnMut(&SessionEvent) -> bool {
+    let peer = peer.clone();
+    move |e| matches!(e, SessionEvent::PeerConnection { peer: p, state: LinkState::Connected } if *p == peer)
+}
+
+fn chat_from(peer: &PeerId, text: &'static str) -> impl FnMut(&SessionEvent) -> bool {
+    let peer = peer.clone();
+    move |e| matches!(e, SessionEvent::Chat { from, text: t } if *from == peer && t == text)
+}
+
+/// Anything that shows a peer or its link being replaced.
+fn churn(e: &SessionEvent) -> bool {
+    matches!(
+        e,
+        SessionEvent::PeerJoined(_)
+            | SessionEvent::PeerLeft(_)
+            | SessionEvent::PeerMedia { .. }
+            | SessionEvent::PeerConnection { .. }
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_signalling_connection_resumes_without_rebuilding_links() {
+    let relay = ForwardingRelay::start().await;
+    let (a, mut a_events, a_id) = join_relay(&relay).await;
+    let (b, mut b_events, b_id) = join_relay(&relay).await;
+    // B is the newcomer and offers; both links come up.
+    events_until(&mut a_events, connected(&b_id)).await;
+    events_until(&mut b_events, connected(&a_id)).await;
+    assert_eq!(relay.offers(), [(b_id.clone(), a_id.clone())]);
+
+    // A's WebSocket drops; its reconnect is held back until both sides have written to the
+    // other, so those messages travel while A is away.
+    relay.set_open(false);
+    relay.cut(&a_id);
+    events_until(&mut a_events, |e| {
+        matches!(e, SessionEvent::SignallingLost { .. })
+    })
+    .await;
+    a.chat("written while away").unwrap();
+    b.chat("for A, held by the relay").unwrap();
+    relay.set_open(true);
+
+    // A resumes its seat: same id, links kept.
+    let seen = events_until(&mut a_events, |e| matches!(e, SessionEvent::Joined { .. })).await;
+    match seen.last().unwrap() {
+        SessionEvent::Joined {
+            peer_id,
+            rejoined,
+            resumed,
+            ..
+        } => {
+            assert_eq!(*peer_id, a_id);
+            assert!(*rejoined && *resumed);
+        }
+        other => panic!("{other:?}"),
+    }
+    let seen = events_until(&mut a_events, chat_from(&b_id, "for A, held by the relay")).await;
+    assert!(!seen.iter().any(churn), "A rebuilt something: {seen:?}");
+    // B saw no leave, join or renegotiation, and gets what A wrote while offline.
+    let seen = events_until(&mut b_events, chat_from(&a_id, "written while away")).await;
+    assert!(!seen.iter().any(churn), "B saw churn: {seen:?}");
+    assert_eq!(relay.offers().len(), 1, "no new offer: the link was kept");
+    // The kept link still carries the clock-sync probes: B measures a round trip to A.
+    events_until(&mut b_events, |e| match e {
+        SessionEvent::Stats(stats) => stats
+            .iter()
+            .any(|s| s.peer == a_id && s.state == LinkState::Connected && s.rtt.is_some()),
+        _ => false,
+    })
+    .await;
+
+    // A server that forgot the seat (restarted): the rejoin is fresh, A gets a new id and
+    // rebuilds its link as a newcomer, and B sees the old A leave and the new one join.
+    relay.set_open(false);
+    relay.cut(&a_id);
+    events_until(&mut a_events, |e| {
+        matches!(e, SessionEvent::SignallingLost { .. })
+    })
+    .await;
+    relay.forget(&a_id);
+    relay.set_open(true);
+    let seen = events_until(&mut a_events, |e| matches!(e, SessionEvent::Joined { .. })).await;
+    let new_id = match seen.last().unwrap() {
+        SessionEvent::Joined {
+            peer_id,
+            rejoined: true,
+            resumed: false,
+            ..
+        } => peer_id.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_ne!(new_id, a_id);
+    events_until(&mut a_events, connected(&b_id)).await;
+    let seen = events_until(&mut b_events, connected(&new_id)).await;
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, SessionEvent::PeerLeft(p) if *p == a_id))
+    );
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, SessionEvent::PeerMedia { peer, .. } if *peer == new_id))
+    );
+    assert_eq!(relay.offers().last(), Some(&(new_id, b_id)));
+
+    a.leave().await.expect("A left");
+    b.leave().await.expect("B left");
 }

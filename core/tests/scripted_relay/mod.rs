@@ -1,6 +1,8 @@
 //! What the tests against a scripted signalling relay share: the wait guard and the relay's
-//! welcome message.
+//! welcome message, and a relay that forwards between real sessions (`forwarding`).
 #![allow(dead_code, clippy::unwrap_used)]
+
+pub mod forwarding;
 
 use std::time::Duration;
 
