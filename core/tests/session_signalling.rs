@@ -247,25 +247,25 @@ async fn events_until(
     seen
 }
 
-fn connected(peer: &PeerId) -> impl FnMut(&SessionEvent) -> bool {
+fn connected(peer: &PeerId) -> impl FnMut(&SessionEvent) -> bool + use<> {
     let peer = peer.clone();
     move |e| matches!(e, SessionEvent::PeerConnection { peer: p, state: LinkState::Connected } if *p == peer)
 }
 
-fn chat_from(peer: &PeerId, text: &'static str) -> impl FnMut(&SessionEvent) -> bool {
+fn chat_from(peer: &PeerId, text: &'static str) -> impl FnMut(&SessionEvent) -> bool + use<> {
     let peer = peer.clone();
     move |e| matches!(e, SessionEvent::Chat { from, text: t } if *from == peer && t == text)
 }
 
-/// Anything that shows a peer or its link being replaced.
-fn churn(e: &SessionEvent) -> bool {
-    matches!(
-        e,
-        SessionEvent::PeerJoined(_)
-            | SessionEvent::PeerLeft(_)
-            | SessionEvent::PeerMedia { .. }
-            | SessionEvent::PeerConnection { .. }
-    )
+/// Anything that shows `peer` or the link to it being replaced.
+fn churn(e: &SessionEvent, peer: &PeerId) -> bool {
+    match e {
+        SessionEvent::PeerJoined(info) => info.id == *peer,
+        SessionEvent::PeerLeft(id)
+        | SessionEvent::PeerMedia { peer: id, .. }
+        | SessionEvent::PeerConnection { peer: id, .. } => id == peer,
+        _ => false,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -278,9 +278,9 @@ async fn a_dropped_signalling_connection_resumes_without_rebuilding_links() {
     events_until(&mut b_events, connected(&a_id)).await;
     assert_eq!(relay.offers(), [(b_id.clone(), a_id.clone())]);
 
-    // A's WebSocket drops; its reconnect is held back until both sides have written to the
-    // other, so those messages travel while A is away.
-    relay.set_open(false);
+    // A's WebSocket drops; its reconnect is held back while both sides write to the other and
+    // C joins (and offers to A, whom the relay lists), so all that travels while A is away.
+    relay.hold_resumes(true);
     relay.cut(&a_id);
     events_until(&mut a_events, |e| {
         matches!(e, SessionEvent::SignallingLost { .. })
@@ -288,7 +288,9 @@ async fn a_dropped_signalling_connection_resumes_without_rebuilding_links() {
     .await;
     a.chat("written while away").unwrap();
     b.chat("for A, held by the relay").unwrap();
-    relay.set_open(true);
+    let (c, mut c_events, c_id) = join_relay(&relay).await;
+    events_until(&mut c_events, connected(&b_id)).await;
+    relay.hold_resumes(false);
 
     // A resumes its seat: same id, links kept.
     let seen = events_until(&mut a_events, |e| matches!(e, SessionEvent::Joined { .. })).await;
@@ -304,12 +306,34 @@ async fn a_dropped_signalling_connection_resumes_without_rebuilding_links() {
         }
         other => panic!("{other:?}"),
     }
-    let seen = events_until(&mut a_events, chat_from(&b_id, "for A, held by the relay")).await;
-    assert!(!seen.iter().any(churn), "A rebuilt something: {seen:?}");
-    // B saw no leave, join or renegotiation, and gets what A wrote while offline.
+    // A learns of C, answers the offer C sent while A was away, and the link comes up.
+    let seen = events_until(&mut a_events, connected(&c_id)).await;
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, SessionEvent::PeerJoined(p) if p.id == c_id))
+    );
+    let mut seen_by_a = seen;
+    let mut held_chat = chat_from(&b_id, "for A, held by the relay");
+    if !seen_by_a.iter().any(&mut held_chat) {
+        seen_by_a.extend(events_until(&mut a_events, held_chat).await);
+    }
+    assert!(
+        !seen_by_a.iter().any(|e| churn(e, &b_id)),
+        "A rebuilt its link to B: {seen_by_a:?}"
+    );
+    // B saw no leave, join or renegotiation of A, and gets what A wrote while offline.
     let seen = events_until(&mut b_events, chat_from(&a_id, "written while away")).await;
-    assert!(!seen.iter().any(churn), "B saw churn: {seen:?}");
-    assert_eq!(relay.offers().len(), 1, "no new offer: the link was kept");
+    assert!(
+        !seen.iter().any(|e| churn(e, &a_id)),
+        "B saw churn: {seen:?}"
+    );
+    let offers = relay.offers();
+    assert!(
+        !offers[1..]
+            .iter()
+            .any(|(from, to)| [from, to].contains(&&a_id) && [from, to].contains(&&b_id)),
+        "no new offer between A and B: the link was kept ({offers:?})"
+    );
     // The kept link still carries the clock-sync probes: B measures a round trip to A.
     events_until(&mut b_events, |e| match e {
         SessionEvent::Stats(stats) => stats
@@ -318,17 +342,19 @@ async fn a_dropped_signalling_connection_resumes_without_rebuilding_links() {
         _ => false,
     })
     .await;
+    c.leave().await.expect("C left");
+    drop(c_events);
 
     // A server that forgot the seat (restarted): the rejoin is fresh, A gets a new id and
     // rebuilds its link as a newcomer, and B sees the old A leave and the new one join.
-    relay.set_open(false);
+    relay.hold_resumes(true);
     relay.cut(&a_id);
     events_until(&mut a_events, |e| {
         matches!(e, SessionEvent::SignallingLost { .. })
     })
     .await;
     relay.forget(&a_id);
-    relay.set_open(true);
+    relay.hold_resumes(false);
     let seen = events_until(&mut a_events, |e| matches!(e, SessionEvent::Joined { .. })).await;
     let new_id = match seen.last().unwrap() {
         SessionEvent::Joined {

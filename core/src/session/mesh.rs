@@ -261,8 +261,9 @@ impl Mesh {
 
     /// Starts (or restarts after a reconnect) membership. Links to peers the room no longer
     /// lists are dropped (they left while we were away). A resumed seat keeps every other link
-    /// as it is and sends what was written while offline; a fresh one (new id — the others
-    /// know us as a newcomer) rebuilds them all: the newcomer offers to everyone present.
+    /// as it is, sends what was written while offline and offers to nobody (peers that arrived
+    /// meanwhile are the newcomers); a fresh one (new id — the others know us as a newcomer)
+    /// rebuilds them all: the newcomer offers to everyone present.
     async fn on_welcome(&mut self, welcome: Welcome, rejoined: bool) {
         let resumed = rejoined && welcome.resumed && welcome.peer_id == self.self_id;
         self.signal.backoff.reset();
@@ -273,6 +274,7 @@ impl Mesh {
         self.self_id = welcome.peer_id.clone();
         *lock(&self.shared.local_id) = Some(welcome.peer_id.clone());
         self.ice_servers = welcome.ice_servers.iter().map(convert_ice_server).collect();
+        let before = std::mem::take(&mut self.roster);
         self.roster = welcome
             .room
             .peers
@@ -280,12 +282,15 @@ impl Mesh {
             .filter(|p| p.id != welcome.peer_id)
             .map(|p| (p.id.clone(), p.clone()))
             .collect();
-        let stale: Vec<PeerId> = self
+        let mut stale: Vec<PeerId> = self
             .peers
             .keys()
+            .chain(before.keys())
             .filter(|id| !self.roster.contains_key(*id))
             .cloned()
             .collect();
+        stale.sort();
+        stale.dedup();
         for id in stale {
             self.drop_peer(&id);
             self.emit(SessionEvent::PeerLeft(id));
@@ -303,8 +308,25 @@ impl Mesh {
             rejoined,
             resumed,
         });
+        if resumed {
+            // Presence is not held for an absent seat: who came meanwhile shows in the room.
+            let arrived: Vec<PeerInfo> = self
+                .roster
+                .values()
+                .filter(|p| !before.contains_key(&p.id))
+                .cloned()
+                .collect();
+            for peer in arrived {
+                self.emit(SessionEvent::PeerJoined(peer));
+            }
+        }
         while let Some(message) = self.signal.outbox.pop_front() {
             self.send_signal(&message).await;
+        }
+        if resumed {
+            // Still the older member: whoever arrived meanwhile offers to us (the relay held
+            // it), and offering back would collide.
+            return;
         }
         let present: Vec<PeerId> = self.roster.keys().cloned().collect();
         for id in present {

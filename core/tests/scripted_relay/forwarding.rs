@@ -1,6 +1,7 @@
 //! A small relay that forwards between real sessions, as the reference server does, with
 //! resume (protocol revision 2) — and lets a test cut one connection without a closing
-//! handshake, hold new connections back, and forget a seat (as a restarted server would).
+//! handshake, hold joins that ask to resume back, and forget a seat (as a restarted server
+//! would).
 //! It records every offer it forwards, so a test can tell a kept link from a rebuilt one.
 
 use std::sync::{Arc, Mutex};
@@ -35,13 +36,19 @@ impl State {
         self.seats.iter_mut().find(|s| s.info.id == *id)
     }
 
-    /// Delivers to `to`, or holds the message while its seat is detached.
+    /// Delivers to `to`, or holds the message while its seat is detached (presence is not
+    /// held: the resume welcome lists the room as it is, as the reference server does).
     fn deliver(&mut self, to: &PeerId, message: ServerMessage) {
+        let presence = matches!(
+            message,
+            ServerMessage::PeerJoined { .. } | ServerMessage::PeerLeft { .. }
+        );
         if let Some(seat) = self.seat(to) {
             match &seat.conn {
                 Some((_, tx)) => {
                     let _ = tx.send(message);
                 }
+                None if presence => {}
                 None => seat.held.push(message),
             }
         }
@@ -99,13 +106,11 @@ impl ForwardingRelay {
         let task = tokio::spawn(async move {
             loop {
                 let (tcp, _) = listener.accept().await.unwrap();
-                let mut gate = gate.clone();
+                let gate = gate.clone();
                 let state = Arc::clone(&shared);
                 tokio::spawn(async move {
-                    // Held back: the TCP connection waits before the WebSocket handshake.
-                    let _ = gate.wait_for(|open| *open).await;
                     if let Ok(ws) = tokio_tungstenite::accept_async(tcp).await {
-                        serve(ws, state).await;
+                        serve(ws, state, gate).await;
                     }
                 });
             }
@@ -118,9 +123,10 @@ impl ForwardingRelay {
         }
     }
 
-    /// Holds new connections back (`false`) or lets them through (`true`).
-    pub fn set_open(&self, open: bool) {
-        self.open.send_replace(open);
+    /// Holds joins that ask to resume back (`true`: they wait, unanswered) or lets them and
+    /// those waiting through (`false`). Fresh joins always go through.
+    pub fn hold_resumes(&self, hold: bool) {
+        self.open.send_replace(!hold);
     }
 
     /// Drops `id`'s connection without a closing handshake; its seat is held.
@@ -143,6 +149,7 @@ impl ForwardingRelay {
 async fn serve(
     ws: tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>,
     state: Arc<Mutex<State>>,
+    mut gate: watch::Receiver<bool>,
 ) {
     let (mut sink, mut stream) = ws.split();
     let Some(Ok(first)) = stream.next().await else {
@@ -151,6 +158,9 @@ async fn serve(
     let Ok(ClientMessage::Join(join)) = ClientMessage::decode(first.into_data().as_ref()) else {
         return;
     };
+    if join.resume.is_some() {
+        let _ = gate.wait_for(|open| *open).await;
+    }
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (cut_tx, mut cut_rx) = oneshot::channel();
     let (me, conn) = {

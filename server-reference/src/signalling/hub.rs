@@ -461,3 +461,33 @@ fn deliver(member: &mut Member, hold: Hold<'_>, text: &Utf8Bytes) -> bool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resume_key_needs_the_same_token_and_account() {
+        let key = ResumeKey {
+            token: "abc".into(),
+            account: Some("u1".into()),
+        };
+        assert!(key.matches("abc", Some("u1")));
+        for (token, account) in [
+            ("abd", Some("u1")),
+            ("ab", Some("u1")),
+            ("abcd", Some("u1")),
+            ("", Some("u1")),
+            ("abc", Some("u2")),
+            ("abc", None),
+        ] {
+            assert!(!key.matches(token, account), "{token} {account:?}");
+        }
+        let anonymous = ResumeKey {
+            token: "abc".into(),
+            account: None,
+        };
+        assert!(anonymous.matches("abc", None));
+        assert!(!anonymous.matches("abc", Some("u1")));
+    }
+}
