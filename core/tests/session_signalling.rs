@@ -17,7 +17,7 @@ use tutti_core::session::{Identity, Session, SessionConfig, SessionError, Sessio
 
 mod scripted_relay;
 use scripted_relay::forwarding::ForwardingRelay;
-use scripted_relay::{GUARD, welcome};
+use scripted_relay::{GUARD, welcome, welcome_with};
 
 async fn next_event(events: &mut tokio::sync::mpsc::Receiver<SessionEvent>) -> SessionEvent {
     loop {
@@ -380,4 +380,84 @@ async fn a_dropped_signalling_connection_resumes_without_rebuilding_links() {
 
     a.leave().await.expect("A left");
     b.leave().await.expect("B left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_counts_as_lost_and_the_rejoin_asks_to_resume() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let relay = tokio::spawn(async move {
+        // First connection: welcome (heartbeat 500 ms, a resume token), then silence — pings
+        // are read and never answered, as over a stalled network path.
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut silent = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        silent.next().await.unwrap().unwrap();
+        let hello = welcome_with("first", 500, Some("secret-1"), false);
+        silent.send(Message::text(hello)).await.unwrap();
+        let drain = tokio::spawn(async move { while let Some(Ok(_)) = silent.next().await {} });
+        // The rejoin asks for the seat back; this relay grants it.
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let join = ws.next().await.unwrap().unwrap();
+        let ClientMessage::Join(join) =
+            ClientMessage::decode(join.into_text().unwrap().as_bytes()).unwrap()
+        else {
+            panic!("expected a join");
+        };
+        let back = welcome_with("first", 500, Some("secret-1"), true);
+        ws.send(Message::text(back)).await.unwrap();
+        while let Some(Ok(message)) = ws.next().await {
+            if message.is_close() {
+                break;
+            }
+            if let Ok(ClientMessage::Ping { nonce }) =
+                ClientMessage::decode(message.into_text().unwrap().as_bytes())
+            {
+                let pong = ServerMessage::Pong { nonce }.encode();
+                ws.send(Message::text(pong)).await.unwrap();
+            }
+        }
+        drain.abort();
+        join.resume
+    });
+    let (_engine, network, control) = Engine::new(EngineConfig::default()).unwrap();
+    let (session, mut events) = Session::join(
+        &format!("http://{addr}"),
+        RoomId::new("room-1").unwrap(),
+        Identity::Anonymous("Ada".into()),
+        SessionConfig::default(),
+        network,
+        control,
+    )
+    .await
+    .expect("joined");
+    let seen = events_until(&mut events, |e| {
+        matches!(e, SessionEvent::SignallingLost { .. })
+    })
+    .await;
+    match seen.last().unwrap() {
+        SessionEvent::SignallingLost { reason, .. } => {
+            assert!(reason.contains("no reply"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let seen = events_until(&mut events, |e| {
+        matches!(e, SessionEvent::Joined { rejoined: true, .. })
+    })
+    .await;
+    assert!(matches!(
+        seen.last().unwrap(),
+        SessionEvent::Joined { resumed: true, .. }
+    ));
+    assert_eq!(session.local_peer_id().unwrap().as_str(), "first");
+    session.leave().await.expect("left");
+    let resume = tokio::time::timeout(GUARD, relay)
+        .await
+        .unwrap()
+        .unwrap()
+        .expect("a resume");
+    assert_eq!(
+        (resume.peer_id.as_str(), resume.token.as_str()),
+        ("first", "secret-1")
+    );
 }

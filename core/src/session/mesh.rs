@@ -89,6 +89,8 @@ struct Signal {
     heartbeat: Duration,
     next_heartbeat: Instant,
     nonce: u32,
+    /// When the server last sent anything (a pong at least every heartbeat while it is there).
+    last_heard: Instant,
     /// The current seat's resume token (protocol revision 2), sent with the next rejoin.
     resume_token: Option<String>,
     /// Offers, answers, candidates and chat written while offline or awaiting the welcome:
@@ -156,6 +158,7 @@ impl Mesh {
                 heartbeat: Duration::from_secs(15),
                 next_heartbeat: now,
                 nonce: 0,
+                last_heard: now,
                 resume_token: None,
                 outbox: VecDeque::new(),
             },
@@ -213,6 +216,7 @@ impl Mesh {
     // ---- signalling ------------------------------------------------------------------------
 
     async fn on_incoming(&mut self, incoming: Incoming) {
+        self.signal.last_heard = Instant::now();
         match incoming {
             Incoming::Message(message) => self.on_server_message(message).await,
             Incoming::Malformed(e) => {
@@ -271,6 +275,7 @@ impl Mesh {
         self.signal.heartbeat = Duration::from_millis(u64::from(welcome.heartbeat_interval_ms))
             .max(Duration::from_millis(500));
         self.signal.next_heartbeat = Instant::now() + self.signal.heartbeat;
+        self.signal.last_heard = Instant::now();
         self.self_id = welcome.peer_id.clone();
         *lock(&self.shared.local_id) = Some(welcome.peer_id.clone());
         self.ice_servers = welcome.ice_servers.iter().map(convert_ice_server).collect();
@@ -797,6 +802,14 @@ impl Mesh {
             .is_some_and(|t| now.duration_since(t) > self.config.join_timeout)
         {
             self.signalling_lost("no welcome in time after rejoining".into());
+        }
+        // A connection that went silent (a network change can leave TCP stalled for minutes
+        // without an error): two heartbeats without a pong count as lost, so the rejoin —
+        // and the resume — happens while the relay still holds our seat.
+        if self.signal.online()
+            && now.duration_since(self.signal.last_heard) > 2 * self.signal.heartbeat
+        {
+            self.signalling_lost("no reply from the server for two heartbeat intervals".into());
         }
         if self.signal.conn.is_some()
             && self.signal.awaiting_welcome.is_none()
