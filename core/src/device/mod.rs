@@ -655,3 +655,6 @@ impl DeviceStreams {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
