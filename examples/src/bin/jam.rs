@@ -250,7 +250,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         Host::Wav(stop, host) => (stop, host),
         #[cfg(feature = "device")]
         Host::Device(streams) => {
-            sound_card::finish(streams);
+            sound_card::finish(*streams);
             return Ok(());
         }
     };
@@ -278,9 +278,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
 enum Host {
     /// The WAV host thread and its stop flag.
     Wav(Arc<AtomicBool>, JoinHandle<HostResult>),
-    /// The sound card's streams.
+    /// The sound card's streams (boxed: the grant record is large, the enum lives once).
     #[cfg(feature = "device")]
-    Device(tutti_core::device::DeviceStreams),
+    Device(Box<tutti_core::device::DeviceStreams>),
 }
 
 impl Host {
@@ -396,7 +396,7 @@ mod sound_card {
             print_grant("device-input", input);
         }
         print_grant("device-output", &granted.output);
-        Ok((Host::Device(streams), network, control))
+        Ok((Host::Device(Box::new(streams)), network, control))
     }
 
     fn print_grant(keyword: &str, g: &StreamGrant) {
