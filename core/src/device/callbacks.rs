@@ -34,6 +34,9 @@ pub(super) struct Counters {
     pub(super) max_input_backlog: AtomicUsize,
 }
 
+/// Output latency beyond this is taken as a host's clock glitch and capped.
+const MAX_LATENCY: Duration = Duration::from_secs(1);
+
 /// Samples in the capture ring per kept channel: room for several of the largest blocks.
 pub(super) const RING_FRAMES: usize = 4 * crate::engine::MAX_BLOCK_FRAMES;
 
@@ -54,10 +57,11 @@ impl CaptureCallback {
         kept: usize,
         counters: Arc<Counters>,
     ) -> Self {
+        let device_channels = device_channels.max(1);
         Self {
             ring,
-            device_channels: device_channels.max(1),
-            kept: kept.clamp(1, 2),
+            device_channels,
+            kept: kept.clamp(1, 2).min(device_channels),
             counters,
         }
     }
@@ -171,13 +175,17 @@ impl PlaybackCallback {
             data.fill(T::from_sample_(0.0));
             return;
         };
-        let start = Instant::now() + latency;
+        // A host's timestamps are input too: a wild value must not overflow `Instant`.
+        let now = Instant::now();
+        let start = now.checked_add(latency.min(MAX_LATENCY)).unwrap_or(now);
         trim_backlog(&mut attached.input, frames, &self.counters);
         let mut done = 0;
         while done < frames {
             let n = (frames - done).min(self.chunk);
             read_input(&mut attached.input, &mut self.planar_in, n, &self.counters);
-            let at = start + frames_to_duration(done, self.rate);
+            let at = start
+                .checked_add(frames_to_duration(done, self.rate))
+                .unwrap_or(start);
             let result = process(
                 attached,
                 &self.planar_in,

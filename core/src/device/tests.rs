@@ -100,3 +100,11 @@ fn without_the_engine_the_output_is_silent() {
     playback.run(&mut out, Duration::ZERO);
     assert!(out.iter().all(|&x| x == 0.0));
 }
+
+#[test]
+fn a_wild_output_latency_does_not_panic() {
+    let (_capture, mut playback, control, _counters) = pair(2, 2);
+    let mut out = vec![0.0f32; 2 * 64];
+    playback.run(&mut out, Duration::MAX);
+    assert_eq!(control.blocks(), 1);
+}
