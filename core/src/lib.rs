@@ -31,7 +31,8 @@
 //! # Real-time rules
 //! Everything reachable from the audio path (`JitterBuffer::pop`, `Playout::pop`, `Mixer::mix`,
 //! `Decoder::decode`/`conceal`) allocates only in its constructor and never locks, blocks, logs or
-//! makes a system call. `tests/realtime.rs` proves it under `assert_no_alloc`.
+//! makes a system call. `tests/realtime.rs` proves it under `assert_no_alloc`, and
+//! `tests/device.rs` the sound-card callbacks of the `device` feature.
 //!
 //! # Features
 //! - `media` (default): the audio pipeline; links libopus (built from source with cmake).
