@@ -20,6 +20,14 @@
 //! refuses a fixed size gets its default. [`DeviceStreams::granted`] reports what each stream
 //! actually got.
 //!
+//! # Limits
+//! Two devices with separate clocks are not resampled against each other: a faster input is
+//! trimmed (dropped frames, counted), a slower one leaves short gaps of silence (counted as
+//! underruns). One duplex device (one clock) has neither. Devices offering none of 44.1, 48 or
+//! 96 kHz are refused ([`DeviceError::NoCommonConfig`]): the engine takes only those rates.
+//! With the blocking `Client`, put `plan.engine_config(…)` into `ClientConfig::engine` and pass
+//! the engine `Client::new` returns to [`DevicePlan::start`].
+//!
 //! # Use
 //! ```no_run
 //! use tutti_core::device::{DeviceChoice, DeviceConfig, DevicePlan, list_devices};
