@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use tutti_core::netsim::{JitterModel, Link, LossModel, NetworkProfile};
 
+use crate::processes::field;
+
 /// Which way a packet goes, seen from the namespace the emulator runs in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -128,6 +130,27 @@ impl fmt::Display for Counters {
             )?;
         }
         Ok(())
+    }
+}
+
+impl Counters {
+    /// Reads the counters back from a line that carries them as `key=value` fields (what
+    /// `netem-queue` prints); `None` if one is missing or not a number.
+    #[must_use]
+    pub fn from_fields(line: &str) -> Option<Self> {
+        let direction = |prefix: &str| {
+            let get = |name: &str| field(line, &format!("{prefix}_{name}"))?.parse().ok();
+            Some(DirectionCounters {
+                seen: get("seen")?,
+                lost: get("lost")?,
+                cut: get("cut")?,
+                delayed: get("delayed")?,
+            })
+        };
+        Some(Self {
+            inbound: direction("in")?,
+            outbound: direction("out")?,
+        })
     }
 }
 
@@ -285,7 +308,7 @@ mod tests {
     }
 
     #[test]
-    fn time_going_backwards_is_absorbed_and_counters_print_as_fields() {
+    fn time_going_backwards_is_absorbed_and_counters_read_back_from_their_line() {
         let mut impairment = Impairment::new(
             NetemParams {
                 loss: 0.0,
@@ -303,10 +326,13 @@ mod tests {
         ));
         assert_eq!(Direction::from_hook(1), Direction::Inbound);
         assert_eq!(Direction::from_hook(3), Direction::Outbound);
+        let line = format!("netem-stats {} held=0", impairment.counters());
         assert_eq!(
-            impairment.counters().to_string(),
-            "in_seen=0 in_lost=0 in_cut=0 in_delayed=0 out_seen=2 out_lost=0 out_cut=0 \
-             out_delayed=2"
+            line,
+            "netem-stats in_seen=0 in_lost=0 in_cut=0 in_delayed=0 out_seen=2 out_lost=0 \
+             out_cut=0 out_delayed=2 held=0"
         );
+        assert_eq!(Counters::from_fields(&line), Some(impairment.counters()));
+        assert_eq!(Counters::from_fields("in_seen=1 in_lost=x"), None);
     }
 }

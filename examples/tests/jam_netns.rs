@@ -25,6 +25,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tutti_core::netsim::signal;
+use tutti_examples::netem::Counters;
 use tutti_examples::processes::{JamProcess, Lines, Server, field, sibling_binary};
 use tutti_examples::wav_host::{Audio, read_wav, write_wav};
 
@@ -130,25 +131,13 @@ impl Namespaces {
             eprintln!("NOTE jam_netns: netem-queue could not bind an NFQUEUE: {e}");
             return None;
         }
-        let rule = |chain, peer_flag| {
-            let args = [
-                "netns",
-                "exec",
-                &self.b,
-                "iptables-nft",
-                "-w",
-                "-A",
-                chain,
-                peer_flag,
-                A_ADDR,
-                "-p",
-                "udp",
-                "-j",
-                "NFQUEUE",
-                "--queue-num",
-                "0",
-            ];
-            run("ip", &args)
+        let rule = |chain: &str, peer: &str| {
+            let args = format!(
+                "netns exec {} iptables-nft -w -A {chain} {peer} {A_ADDR} -p udp -j NFQUEUE \
+                 --queue-num 0",
+                self.b
+            );
+            run("ip", &args.split_whitespace().collect::<Vec<_>>())
         };
         if !(rule("INPUT", "-s") && rule("OUTPUT", "-d")) {
             eprintln!("NOTE jam_netns: `iptables-nft … -j NFQUEUE` failed (no iptables-nft?)");
@@ -163,6 +152,13 @@ impl Namespaces {
         let mut command = Command::new("ip");
         command.args(["netns", "exec", ns]).arg(program);
         command
+    }
+}
+
+impl Drop for Namespaces {
+    fn drop(&mut self) {
+        run("ip", &["netns", "del", &self.a]);
+        run("ip", &["netns", "del", &self.b]);
     }
 }
 
@@ -242,19 +238,6 @@ fn count(line: &str, key: &str) -> i64 {
     field(line, key)
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| panic!("no {key} in {line:?}"))
-}
-
-/// The inbound (A → B) random-loss share in percent from `netem-queue`'s counters.
-fn inbound_loss_percent(line: &str) -> f64 {
-    let offered = count(line, "in_seen") - count(line, "in_cut");
-    100.0 * count(line, "in_lost") as f64 / offered.max(1) as f64
-}
-
-impl Drop for Namespaces {
-    fn drop(&mut self) {
-        run("ip", &["netns", "del", &self.a]);
-        run("ip", &["netns", "del", &self.b]);
-    }
 }
 
 fn tone_wav(dir: &Path, freq: f64) -> PathBuf {
@@ -382,7 +365,11 @@ fn a_jam_conceals_an_outage_on_a_bad_link_and_recovers_in_the_same_session() {
         if let Some(counters) = &counters {
             // B's loss is A's RTP packets that did not arrive; the emulator dropped a share of
             // all UDP from A (mostly those packets), with its seeded 2% loss.
-            let dropped = inbound_loss_percent(counters);
+            let dropped = Counters::from_fields(counters)
+                .expect("netem-queue's counters")
+                .inbound
+                .loss_ratio()
+                * 100.0;
             eprintln!("jam_netns: B measures {loss:.2}% loss, netem-queue dropped {dropped:.2}%");
             assert!(
                 (1.0..=3.0).contains(&dropped),
@@ -474,9 +461,10 @@ fn a_jam_conceals_an_outage_on_a_bad_link_and_recovers_in_the_same_session() {
             (0, 0),
             "{done}"
         );
+        let counters = Counters::from_fields(&done).expect("netem-queue's counters");
         assert!(
-            count(&done, "in_cut") > 0 && count(&done, "out_cut") > 0,
-            "{done}"
+            counters.inbound.cut > 0 && counters.outbound.cut > 0,
+            "the outage cut both directions: {done}"
         );
     }
     drop(server);
