@@ -7,8 +7,8 @@
 //!     --input-wav guitar.wav --output-wav heard.wav --seconds 60
 //! ```
 //! The engine is driven by a timer thread at real-time pace in fixed blocks (no audio hardware
-//! needed). Every second it prints each peer's statistics and latency terms. Type `quit` (and
-//! Enter) on stdin, or wait for `--seconds`, to leave; the recording is written then.
+//! needed). Every second (`--stats-ms`) it prints each peer's statistics and latency terms. Type
+//! `quit` (and Enter) on stdin, or wait for `--seconds`, to leave; the recording is written then.
 //!
 //! Output lines start with a keyword (`joined`, `peer-joined`, `peer-left`, `peer-state`,
 //! `peer-media`, `stats`, `latency`, `chat`, `signalling-lost`, `error`, `done`) so scripts and
@@ -74,6 +74,9 @@ struct Args {
     /// Leave after this many seconds (default: run until `quit` on stdin).
     #[arg(long)]
     seconds: Option<f64>,
+    /// Print each peer's statistics every this many ms (tests time recoveries with it).
+    #[arg(long, default_value_t = 1000)]
+    stats_ms: u64,
     /// Frames per engine block (the simulated sound card's buffer).
     #[arg(long, default_value_t = 64)]
     block: usize,
@@ -186,6 +189,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
 
     let mut config = SessionConfig {
         invite: args.invite.clone(),
+        stats_interval: Duration::from_millis(args.stats_ms.max(1)),
         ..SessionConfig::default()
     };
     config.link.udp_addrs = vec![args.udp_bind];
