@@ -14,9 +14,9 @@
 //! (feature `device`, on by default; Linux builds need `libasound2-dev`): the chosen devices,
 //! rate and the buffer each device actually granted are printed (`device-input`,
 //! `device-output`), stream trouble as `device-event`. Otherwise the engine is driven by a
-//! timer thread at real-time pace in fixed blocks (no audio hardware needed). Every second it
-//! prints each peer's statistics and latency terms. Type `quit` (and Enter) on stdin, or wait
-//! for `--seconds`, to leave; the recording is written then.
+//! timer thread at real-time pace in fixed blocks (no audio hardware needed). Every second
+//! (`--stats-ms`) it prints each peer's statistics and latency terms. Type `quit` (and Enter)
+//! on stdin, or wait for `--seconds`, to leave; the recording is written then.
 //!
 //! Output lines start with a keyword (`joined`, `peer-joined`, `peer-left`, `peer-state`,
 //! `peer-media`, `stats`, `latency`, `chat`, `signalling-lost`, `error`, `done`) so scripts and
@@ -85,6 +85,9 @@ struct Args {
     /// Leave after this many seconds (default: run until `quit` on stdin).
     #[arg(long)]
     seconds: Option<f64>,
+    /// Print each peer's statistics every this many ms (tests time recoveries with it).
+    #[arg(long, default_value_t = 1000)]
+    stats_ms: u64,
     /// Frames per engine block (the simulated sound card's buffer).
     #[arg(long, default_value_t = 64)]
     block: usize,
@@ -194,6 +197,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
 
     let mut config = SessionConfig {
         invite: args.invite.clone(),
+        stats_interval: Duration::from_millis(args.stats_ms.max(1)),
         ..SessionConfig::default()
     };
     config.link.udp_addrs = vec![args.udp_bind];
