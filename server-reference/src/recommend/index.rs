@@ -15,14 +15,15 @@
 //!   candidate has a co-jam factor of 0 and a latency modelled from distance alone.
 //! - **Blocks, best bound first** (block-max WAND, Ding & Suel, "Faster top-k document retrieval
 //!   using block-max indexes", SIGIR 2011; the stopping rule is Fagin's threshold algorithm,
-//!   Fagin, Lotem & Naor, PODS 2001): a block is one cell's slice of one tier — tier 1 who plays
-//!   what the seeker looks for or looks for what the seeker plays, tier 2 who shares a genre,
-//!   tier 3 everyone in the cell. Its upper bound takes the place factor at the cell's nearest
-//!   point and the tier's bounds for instruments and genres (outside tier 1 the instrument factor
-//!   is at most `0.7 × a + 0.3 × 0.5`, `a` = 0.5 if the seeker looks for nothing, else 0;
-//!   outside tier 2 the genre factor is 0); every other factor counts at most 1. Blocks are
-//!   visited in order of decreasing bound, and the walk **stops** at the first block whose bound
-//!   is below the running k-th best score: every member not yet visited has its own tier's block
+//!   Fagin, Lotem & Naor, PODS 2001): a block is one cell's slice of one [`Tier`] — who plays
+//!   what the seeker looks for; else who looks for what the seeker plays; else who shares a
+//!   genre; else anyone in the cell. Its upper bound takes the place factor at the cell's nearest
+//!   point, the tier's bounds for instruments (`0.7 × a + 0.3 × b`, with `a` ≤ 0.5 if the seeker
+//!   looks for nothing and 0 otherwise outside the first tier, `b` ≤ 0.5 outside the first two)
+//!   and genres (0 in the last tier), and for the other factors the best the seeker's own profile
+//!   allows (1, or the neutral 0.5 when the seeker leaves it unknown). Blocks are visited in order
+//!   of decreasing bound, and the walk **stops** at the first block whose bound is below the
+//!   running k-th best score: every member not yet visited has the block of its own (first) tier
 //!   in its own cell still ahead, so cannot score more.
 //! - **Per candidate**, two bounds before the full score: one from the [`Hot`] record alone
 //!   (instrument and tag signatures, exact skill, goals, reliability, a free-time bound from both
@@ -101,6 +102,8 @@ fn goal_bits(goals: &[Goal]) -> u8 {
 #[derive(Debug, Clone, Copy, Default)]
 struct Hot {
     visible: bool,
+    /// The member's position.
+    pos: u32,
     cell: u32,
     plays: u64,
     seeks: u64,
@@ -115,9 +118,10 @@ struct Hot {
 }
 
 impl Hot {
-    fn of(p: &Prepared, m: &Candidate, cell: u32) -> Hot {
+    fn of(pos: usize, p: &Prepared, m: &Candidate, cell: u32) -> Hot {
         Hot {
             visible: !m.hidden,
+            pos: pos as u32,
             cell,
             plays: signature(&p.plays),
             seeks: signature(&p.seeks),
@@ -131,14 +135,16 @@ impl Hot {
     }
 }
 
-/// One cell's members and postings.
+/// One cell's members and postings. The instrument postings, walked for most queries, carry
+/// copies of the members' [`Hot`] records, so that walk reads memory in order; the others
+/// carry positions.
 #[derive(Debug)]
 struct CellPostings {
     centre: GeoPoint,
     radius_km: f64,
     all: Vec<u32>,
-    plays: HashMap<u32, Vec<u32>>,
-    seeks: HashMap<u32, Vec<u32>>,
+    plays: HashMap<u32, Vec<Hot>>,
+    seeks: HashMap<u32, Vec<Hot>>,
     genres: HashMap<u32, Vec<u32>>,
 }
 
@@ -156,24 +162,45 @@ impl CellPostings {
     }
 }
 
-fn list<'a, K: Eq + std::hash::Hash>(map: &'a HashMap<K, Vec<u32>>, key: &K) -> &'a [u32] {
+/// A posting entry: a position, or a position with its [`Hot`] record.
+trait Entry: Copy {
+    fn pos(&self) -> u32;
+}
+
+impl Entry for u32 {
+    fn pos(&self) -> u32 {
+        *self
+    }
+}
+
+impl Entry for Hot {
+    fn pos(&self) -> u32 {
+        self.pos
+    }
+}
+
+fn list<'a, K: Eq + std::hash::Hash, E>(map: &'a HashMap<K, Vec<E>>, key: &K) -> &'a [E] {
     map.get(key).map_or(&[], Vec::as_slice)
 }
 
-fn add<K: Eq + std::hash::Hash + Copy>(map: &mut HashMap<K, Vec<u32>>, keys: &[K], pos: u32) {
+fn add<K: Eq + std::hash::Hash + Copy, E: Entry>(map: &mut HashMap<K, Vec<E>>, keys: &[K], e: E) {
     for k in keys {
-        map.entry(*k).or_default().push(pos);
+        map.entry(*k).or_default().push(e);
     }
 }
 
 /// Order within a posting does not matter, so a removal swaps the last entry in.
-fn drop_from(v: &mut Vec<u32>, pos: u32) {
-    if let Some(k) = v.iter().position(|&x| x == pos) {
+fn drop_from<E: Entry>(v: &mut Vec<E>, pos: u32) {
+    if let Some(k) = v.iter().position(|x| x.pos() == pos) {
         v.swap_remove(k);
     }
 }
 
-fn remove<K: Eq + std::hash::Hash + Copy>(map: &mut HashMap<K, Vec<u32>>, keys: &[K], pos: u32) {
+fn remove<K: Eq + std::hash::Hash + Copy, E: Entry>(
+    map: &mut HashMap<K, Vec<E>>,
+    keys: &[K],
+    pos: u32,
+) {
     for k in keys {
         if let Some(v) = map.get_mut(k) {
             drop_from(v, pos);
@@ -210,13 +237,14 @@ impl CandidateIndex {
         if self.hot.len() <= pos {
             self.hot.resize(pos + 1, Hot::default());
         }
-        self.hot[pos] = Hot::of(p, m, cell);
+        let hot = Hot::of(pos, p, m, cell);
+        self.hot[pos] = hot;
         let pos = pos as u32;
         add(&mut self.networks, m.network.as_slice(), pos);
         if let Some(cp) = self.cells.get_mut(cell as usize) {
             cp.all.push(pos);
-            add(&mut cp.plays, &p.plays, pos);
-            add(&mut cp.seeks, &p.seeks, pos);
+            add(&mut cp.plays, &p.plays, hot);
+            add(&mut cp.seeks, &p.seeks, hot);
             add(&mut cp.genres, &p.genres, pos);
         }
     }
@@ -235,10 +263,6 @@ impl CandidateIndex {
             remove(&mut cp.seeks, &p.seeks, pos);
             remove(&mut cp.genres, &p.genres, pos);
         }
-    }
-
-    fn visible(&self, pos: usize) -> Option<&Hot> {
-        self.hot.get(pos).filter(|h| h.visible)
     }
 }
 
@@ -276,8 +300,6 @@ fn combine(w: &Weights, v: &Parts) -> f64 {
 const INSTRUMENTS: usize = 0;
 const GENRES: usize = 1;
 const INFLUENCES: usize = 2;
-const PLACE: usize = 7;
-const COJAM: usize = 8;
 
 /// The seeker's side of the cheap bound, computed once per query.
 struct SeekerView {
@@ -317,12 +339,45 @@ fn tag_bound(bits: &[f64; 64], total: f64, seeker: u64, candidate: u64) -> f64 {
 }
 
 impl SeekerView {
+    /// The bound of a block of `tier` (see [`Tier`]) at the given place bound: the best any
+    /// candidate of the tier can do against this seeker. Co-jam is 0 for everyone left once the
+    /// neighbourhood is visited.
+    fn block_bound(&self, w: &Weights, tier: Tier, place: f64) -> f64 {
+        let s = &self.hot;
+        let known = |k: bool, best: f64| if k { best.max(0.5) } else { 0.5 };
+        // What the seeker looks for, at most: 0 when they look for something outside tier 1.
+        let a = if self.seeks_nothing { 0.5 } else { 0.0 };
+        let instruments = match tier {
+            Tier::Offers => 1.0,
+            Tier::Wants => 0.7 * a + 0.3,
+            Tier::Genres | Tier::Rest => 0.7 * a + 0.3 * 0.5,
+        };
+        let tags = |total: f64| if total > 0.0 { 1.0 } else { 0.0 };
+        let parts = [
+            instruments,
+            if tier == Tier::Rest {
+                0.0
+            } else {
+                tags(self.genre_total)
+            },
+            tags(self.influence_total),
+            1.0,
+            known(!s.level.is_nan(), 1.0),
+            known(s.week_min > 0, (f64::from(s.week_min) / 180.0).min(1.0)),
+            known(s.goals != 0, 1.0),
+            place,
+            0.0,
+            1.0,
+        ];
+        combine(w, &parts)
+    }
+
     fn new(rec: &Recommender, s: usize) -> Self {
         let p = &rec.prepared[s];
         let (genre_bits, genre_total) = tag_bits(&p.genres, &rec.tag_weight);
         let (influence_bits, influence_total) = tag_bits(&p.influences, &rec.tag_weight);
         SeekerView {
-            hot: Hot::of(p, &rec.members[s], NO_CELL),
+            hot: Hot::of(s, p, &rec.members[s], NO_CELL),
             seeks_nothing: p.seeks.is_empty(),
             genre_bits,
             genre_total,
@@ -383,6 +438,19 @@ impl SeekerView {
             c.reliability,
         ]
     }
+}
+
+/// A block's slice of a cell, best first; a member belongs to the first that holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Tier {
+    /// Plays what the seeker looks for.
+    Offers,
+    /// Looks for what the seeker plays.
+    Wants,
+    /// Shares a genre with the seeker.
+    Genres,
+    /// Everyone else in the cell.
+    Rest,
 }
 
 /// Where a query draws its candidates from.
@@ -471,27 +539,6 @@ impl Recommender {
         Reach { place, measured }
     }
 
-    /// The bound of a block: tier 1 (any instrument fit, any genres), 2 (no instrument hit,
-    /// any genres) or 3 (neither), at the given place bound; co-jam is 0 for everyone left
-    /// once the neighbourhood is visited.
-    fn block_bound(&self, s: usize, tier: u8, place: f64) -> f64 {
-        let a = if self.prepared[s].seeks.is_empty() {
-            0.5
-        } else {
-            0.0
-        };
-        let mut parts = [1.0; 10];
-        if tier > 1 {
-            parts[INSTRUMENTS] = 0.7 * a + 0.3 * 0.5;
-        }
-        if tier > 2 {
-            parts[GENRES] = 0.0;
-        }
-        parts[PLACE] = place;
-        parts[COJAM] = 0.0;
-        combine(&self.weights, &parts)
-    }
-
     /// The best `limit` feasible candidates from `pool` as (score, position), best first (ties
     /// by member id): the same list a full scan gives, found through the index.
     pub(super) fn top_indexed(
@@ -515,13 +562,11 @@ impl Recommender {
             }
         }
         let mut top = TopK::new(limit);
-        let mut visit = |c: usize, place: f64, cojam: f64, check_pool: bool, top: &mut TopK| {
-            if std::mem::replace(&mut seen[c], true) {
+        let mut visit = |hot: &Hot, place: f64, cojam: f64, check_pool: bool, top: &mut TopK| {
+            let c = hot.pos as usize;
+            if !hot.visible || std::mem::replace(&mut seen[c], true) {
                 return;
             }
-            let Some(hot) = self.candidates.visible(c) else {
-                return;
-            };
             if let (true, Pool::Players(i)) = (check_pool, pool)
                 && self.prepared[c].plays.binary_search(&i).is_err()
             {
@@ -541,28 +586,36 @@ impl Recommender {
                 top.push(r.score, c);
             }
         };
+        let hot = |c: usize| self.candidates.hot.get(c).copied().unwrap_or_default();
         // The neighbourhood and the measured members first: the blocks' bounds assume neither.
         for (id, e) in hood {
             if let Some(&c) = self.index.get(id) {
-                visit(c, 1.0, e.value(), true, &mut top);
+                visit(&hot(c), 1.0, e.value(), true, &mut top);
             }
         }
         for &c in &reach.measured {
-            visit(c as usize, 1.0, 0.0, true, &mut top);
+            visit(&hot(c as usize), 1.0, 0.0, true, &mut top);
         }
-        let tiers: &[u8] = match pool {
-            Pool::Everyone => &[1, 2, 3],
-            Pool::Players(_) => &[1],
+        let tiers: &[Tier] = match pool {
+            Pool::Everyone => &[Tier::Offers, Tier::Wants, Tier::Genres, Tier::Rest],
+            Pool::Players(_) => &[Tier::Offers],
         };
-        let mut blocks: Vec<(f64, u8, usize)> = reach
+        let mut blocks: Vec<(f64, Tier, usize)> = reach
             .place
             .iter()
             .enumerate()
             .filter_map(|(cell, place)| Some((cell, (*place)?)))
             .flat_map(|(cell, place)| {
-                tiers
-                    .iter()
-                    .map(move |&t| (self.block_bound(s, t, place), t, cell))
+                let view = &view;
+                tiers.iter().map(move |&t| {
+                    // A line-up pool is one instrument's players, whatever they look for.
+                    let bound_tier = if matches!(pool, Pool::Players(_)) {
+                        Tier::Offers
+                    } else {
+                        t
+                    };
+                    (view.block_bound(&self.weights, bound_tier, place), t, cell)
+                })
             })
             .collect();
         blocks.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
@@ -573,19 +626,31 @@ impl Recommender {
             }
             let cp = &self.candidates.cells[cell];
             let place = reach.place[cell].unwrap_or(0.0);
-            let lists: Vec<&[u32]> = match (pool, tier) {
-                (Pool::Players(i), _) => vec![list(&cp.plays, &i)],
-                (Pool::Everyone, 1) => p
-                    .seeks
-                    .iter()
-                    .map(|i| list(&cp.plays, i))
-                    .chain(p.plays.iter().map(|i| list(&cp.seeks, i)))
-                    .collect(),
-                (Pool::Everyone, 2) => p.genres.iter().map(|g| list(&cp.genres, g)).collect(),
-                (Pool::Everyone, _) => vec![cp.all.as_slice()],
+            let mut walk_hot = |lists: &mut dyn Iterator<Item = &[Hot]>| {
+                for h in lists.flatten() {
+                    visit(h, place, 0.0, false, &mut top);
+                }
             };
-            for &c in lists.into_iter().flatten() {
-                visit(c as usize, place, 0.0, false, &mut top);
+            match (pool, tier) {
+                (Pool::Players(i), _) => walk_hot(&mut std::iter::once(list(&cp.plays, &i))),
+                (Pool::Everyone, Tier::Offers) => {
+                    walk_hot(&mut p.seeks.iter().map(|i| list(&cp.plays, i)));
+                }
+                (Pool::Everyone, Tier::Wants) => {
+                    walk_hot(&mut p.plays.iter().map(|i| list(&cp.seeks, i)));
+                }
+                (Pool::Everyone, Tier::Genres) => {
+                    for g in &p.genres {
+                        for &c in list(&cp.genres, g) {
+                            visit(&hot(c as usize), place, 0.0, false, &mut top);
+                        }
+                    }
+                }
+                (Pool::Everyone, Tier::Rest) => {
+                    for &c in &cp.all {
+                        visit(&hot(c as usize), place, 0.0, false, &mut top);
+                    }
+                }
             }
         }
         let mut scored = top.scored;
