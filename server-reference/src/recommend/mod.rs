@@ -430,7 +430,7 @@ impl Recommender {
     ) -> Result<Vec<Recommendation>, RecommendError> {
         let s = self.position(seeker)?;
         let hood = factors::cojam_neighbourhood(&self.graph, seeker);
-        let ranked = self.top_indexed(s, query, &hood, query.limit);
+        let ranked = self.top_indexed(s, query, &hood, query.limit, index::Pool::Everyone);
         Ok(self.explain_all(s, query, &hood, ranked))
     }
 
