@@ -30,6 +30,7 @@ pub mod recommendations;
 pub mod rooms;
 pub mod signalling;
 pub mod state;
+pub mod time_zone;
 pub mod validate;
 pub mod venues;
 pub mod web;

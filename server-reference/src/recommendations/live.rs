@@ -20,6 +20,7 @@ use crate::recommend::{
     Candidate, CoJamGraph, GeoPoint, Goal, InstrumentSkill, MemberId, NetworkId, Recommender,
     RttTable, Slot,
 };
+use crate::time_zone::member_offset_minutes;
 use crate::venues::hours::day_index;
 
 /// How many of a pair's latest RTT reports the median is taken over.
@@ -106,6 +107,7 @@ impl Population {
             attended,
             no_shows,
             self.member_network.get(&id).copied(),
+            jiff::Timestamp::now(),
         )
     }
 
@@ -151,15 +153,18 @@ fn minutes(hhmm: &str) -> u16 {
     h.parse::<u16>().unwrap_or(0) * 60 + m.parse::<u16>().unwrap_or(0)
 }
 
-/// A stored profile as the recommender sees it. Private profiles are hidden (never
-/// recommended). Time zones are not resolved (no time-zone database): availability compares
-/// local times as if both were in the same zone.
+/// A stored profile as the recommender sees it, at instant `at`. Private profiles are hidden
+/// (never recommended). Availability stays in the member's local time; `utc_offset_min` is their
+/// zone's offset at `at` (the DST rule of [`crate::time_zone`]; UTC for no or an unknown zone),
+/// and the recommender converts the windows to UTC minutes of the week with it, wrapping the
+/// week's end.
 pub fn candidate(
     id: MemberId,
     p: &Profile,
     jams_attended: u32,
     no_shows: u32,
     network: Option<NetworkId>,
+    at: jiff::Timestamp,
 ) -> Candidate {
     let d = &p.data;
     // 0 = Monday, as the venues' opening hours count (always < 7, so the cast is exact).
@@ -182,7 +187,7 @@ pub fn candidate(
             lat: c.latitude,
             lon: c.longitude,
         }),
-        utc_offset_min: 0,
+        utc_offset_min: member_offset_minutes(&p.user_id, d.time_zone.as_deref(), at),
         availability: d
             .availability
             .iter()
@@ -450,5 +455,103 @@ impl Population {
         if let (Some(na), Some(nb), Some(ms)) = (na, nb, network_median_ms) {
             self.rec.rtts_mut().insert_network(na, nb, ms);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recommend::{Factor, Mode, Query};
+
+    /// A profile in `tz` with one weekly window, e.g. `("tue", "19:00", "22:00")`.
+    fn profile(user: &str, tz: &str, (day, start, end): (&str, &str, &str)) -> Profile {
+        let data = serde_json::json!({
+            "display_name": user,
+            "instruments": [{ "name": "guitar", "skill": 3, "years_played": 5 }],
+            "coordinates": { "latitude": 50.0, "longitude": 0.0 },
+            "time_zone": tz,
+            "availability": [{ "day": day, "start": start, "end": end }],
+            "visibility": "public",
+        });
+        Profile {
+            user_id: user.into(),
+            data: serde_json::from_value(data).expect("valid profile"),
+            demo: false,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    /// Shared minutes a week (the availability factor is `min(1, minutes / 180)`) and the
+    /// phrase `a` is shown about `b`, with both filed at instant `at`.
+    fn overlap(a: &Profile, b: &Profile, at: &str) -> (f64, Option<String>) {
+        let at: jiff::Timestamp = at.parse().expect("valid timestamp");
+        let members = vec![
+            candidate(MemberId(0), a, 0, 0, None, at),
+            candidate(MemberId(1), b, 0, 0, None, at),
+        ];
+        let rec = Recommender::new(members, RttTable::default(), CoJamGraph::default());
+        let mut q = Query::new(Mode::InPerson, 10);
+        q.max_travel_km = 1_000.0;
+        let r = rec
+            .score(MemberId(0), MemberId(1), &q)
+            .expect("both members known")
+            .expect("feasible pair");
+        let f = r
+            .breakdown
+            .iter()
+            .find(|f| f.factor == Factor::Availability)
+            .expect("availability factor");
+        ((f.value * 180.0).round(), f.note.clone())
+    }
+
+    const WINTER: &str = "2026-01-13T12:00:00Z";
+
+    #[test]
+    fn windows_overlap_in_utc_not_in_local_time() {
+        // Berlin 19–22 (UTC+1) and New York 13–16 (UTC−5) share no local hour, yet both are
+        // 18–21 UTC.
+        let berlin = profile("b", "Europe/Berlin", ("tue", "19:00", "22:00"));
+        let new_york = profile("n", "America/New_York", ("tue", "13:00", "16:00"));
+        let (minutes, note) = overlap(&berlin, &new_york, WINTER);
+        assert_eq!(minutes, 180.0);
+        // Each side reads the shared time in their own zone.
+        assert_eq!(note.as_deref(), Some("free Tuesday evenings"));
+        let (_, note) = overlap(&new_york, &berlin, WINTER);
+        assert_eq!(note.as_deref(), Some("free Tuesday afternoons"));
+        // The same local evening in both cities is six hours apart: nothing shared.
+        let new_york_evening = profile("n", "America/New_York", ("tue", "19:00", "22:00"));
+        assert_eq!(overlap(&berlin, &new_york_evening, WINTER), (0.0, None));
+    }
+
+    #[test]
+    fn windows_wrap_the_week_end() {
+        // Monday 01:00–03:00 in Tokyo (UTC+9) is Sunday 16:00–18:00 UTC.
+        let tokyo = profile("t", "Asia/Tokyo", ("mon", "01:00", "03:00"));
+        let london = profile("l", "Europe/London", ("sun", "15:00", "19:00"));
+        let (minutes, note) = overlap(&tokyo, &london, WINTER);
+        assert_eq!(minutes, 120.0);
+        assert_eq!(note.as_deref(), Some("free Monday nights"));
+        let (_, note) = overlap(&london, &tokyo, WINTER);
+        assert_eq!(note.as_deref(), Some("free Sunday afternoons"));
+    }
+
+    #[test]
+    fn offsets_are_those_in_effect_when_filed() {
+        // Berlin 19–22 and New York 13–16 local: six hours apart in winter and summer, five in
+        // the weeks the US already keeps summer time and Europe does not (DST began in the US
+        // on 2026-03-08 and in the EU at 01:00 UTC on 2026-03-29).
+        let berlin = profile("b", "Europe/Berlin", ("tue", "19:00", "22:00"));
+        let new_york = profile("n", "America/New_York", ("tue", "13:00", "16:00"));
+        assert_eq!(overlap(&berlin, &new_york, WINTER).0, 180.0);
+        assert_eq!(overlap(&berlin, &new_york, "2026-03-29T00:59:59Z").0, 120.0);
+        assert_eq!(overlap(&berlin, &new_york, "2026-03-29T01:00:00Z").0, 180.0);
+    }
+
+    #[test]
+    fn an_unknown_stored_zone_reads_as_utc() {
+        let atlantis = profile("a", "Europe/Atlantis", ("tue", "18:00", "21:00"));
+        let utc = profile("u", "UTC", ("tue", "18:00", "21:00"));
+        assert_eq!(overlap(&atlantis, &utc, WINTER).0, 180.0);
     }
 }
