@@ -16,6 +16,7 @@
 //! `tutti.db`; `--help` lists every flag and environment variable).
 
 pub mod accounts;
+pub mod change_log;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -1,17 +1,25 @@
 //! The live recommender: the [`Recommender`] over every stored profile, with its measured RTTs,
 //! co-jam graph and attendance, kept in memory so a request never loads the population.
 //!
-//! Built once at start ([`LiveRecommender::reload`]); each profile write upserts or removes one
-//! member and each feedback write updates the pairs it touched (see [`super::feedback`]), so a
-//! single server is never stale. Several servers sharing one PostgreSQL see each other's writes
-//! only through the periodic full reload (`--recommender-refresh-secs`, default 300 s): that is
-//! the bound on staleness across instances.
+//! Built once at start ([`LiveRecommender::reload`]). Each profile or feedback write through
+//! this server updates the members and pairs it touched at once (see [`super::feedback`]), and
+//! before every recommendation [`LiveRecommender::sync`] applies what other writers did: triggers
+//! append each write to `profiles`, `jam_members`, `jam_ratings` and `rtt_measurements` to
+//! `recommender_changes` (migration `0201_recommender_changes`), and the sync reads the log past
+//! the last entry it applied (one indexed query, usually empty) and reloads just the members and
+//! pairs named there ([`super::changes`]), with the PostgreSQL gap handling of
+//! [`crate::change_log`]. So several servers on one PostgreSQL see each other's writes in their
+//! next recommendation. The periodic full reload (`--recommender-refresh-secs`, default 300 s)
+//! remains for what the log does not carry: daylight-saving offsets and the bio model's refit.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
 
 use sqlx::Row;
 
+use super::changes;
+use crate::change_log::{Follower, Step};
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::profiles::model::{Goal as ProfileGoal, Instrument, Visibility, Weekday};
@@ -217,39 +225,89 @@ pub fn candidate(
     }
 }
 
-/// The shared live recommender.
+/// The shared live recommender; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct LiveRecommender(Arc<RwLock<Population>>);
+pub struct LiveRecommender(Arc<Shared>);
+
+#[derive(Debug)]
+struct Shared {
+    population: RwLock<Population>,
+    /// Where the population stands in `recommender_changes`; held for a whole sync or reload.
+    log: tokio::sync::Mutex<Follower>,
+}
+
+/// The change log the live recommender follows (migration `0201_recommender_changes`).
+const CHANGE_LOG: &str = "recommender_changes";
 
 impl Default for LiveRecommender {
     fn default() -> Self {
-        Self(Arc::new(RwLock::new(Population::empty())))
+        Self(Arc::new(Shared {
+            population: RwLock::new(Population::empty()),
+            log: tokio::sync::Mutex::new(Follower::new(CHANGE_LOG)),
+        }))
     }
 }
 
 impl LiveRecommender {
     /// Read access (a panic while writing leaves consistent-enough data: recover the guard).
     pub fn read(&self) -> RwLockReadGuard<'_, Population> {
-        self.0.read().unwrap_or_else(PoisonError::into_inner)
+        self.0
+            .population
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Write access.
     pub fn write(&self) -> RwLockWriteGuard<'_, Population> {
-        self.0.write().unwrap_or_else(PoisonError::into_inner)
+        self.0
+            .population
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Rebuilds everything from the database and swaps it in.
     pub async fn reload(&self, db: &Db) -> ApiResult<()> {
+        let mut log = self.0.log.lock().await;
+        let start = Instant::now();
+        let done = self.reload_locked(db, &mut log).await;
+        finish(db, &mut log, start, done).await
+    }
+
+    async fn reload_locked(&self, db: &Db, log: &mut Follower) -> ApiResult<()> {
+        let applied = log.log_position(db).await?;
         let profiles = profiles::load_all(db).await?;
         let feedback = Feedback::load(db).await?;
         let population = tokio::task::spawn_blocking(move || feedback.build(&profiles))
             .await
             .map_err(|e| crate::ApiError::Internal(format!("index build failed: {e}")))?;
         *self.write() = population;
+        log.reloaded(applied);
         Ok(())
     }
 
-    /// Reloads every `secs` seconds while the server runs (the task ends with the last clone).
+    /// Brings the population up to date with every write committed before this call, by any
+    /// server instance or by hand: one indexed read of the change log when nothing changed.
+    pub async fn sync(&self, db: &Db) -> ApiResult<()> {
+        let arrived = Instant::now();
+        let mut log = self.0.log.lock().await;
+        let (start, step) = log.begin(arrived);
+        let done = match step {
+            Step::Covered => return Ok(()),
+            Step::Reload => self.reload_locked(db, &mut log).await,
+            Step::CatchUp => match log
+                .read_new(db, changes::COLUMNS, start, changes::parse)
+                .await
+            {
+                Ok(Some(rows)) => changes::apply(db, self, rows).await,
+                Ok(None) => self.reload_locked(db, &mut log).await,
+                Err(e) => Err(e),
+            },
+        };
+        finish(db, &mut log, start, done).await
+    }
+
+    /// Reloads every `secs` seconds while the server runs (the task ends with the last clone):
+    /// refreshes each member's UTC offset (daylight saving) and refits the bio model.
     pub fn spawn_refresh(&self, db: Db, secs: u64) {
         if secs == 0 {
             return;
@@ -267,6 +325,16 @@ impl LiveRecommender {
             }
         });
     }
+}
+
+/// Ends a sync or reload: on failure the log position may be ahead of what was applied, so the
+/// next sync reloads everything.
+async fn finish(db: &Db, log: &mut Follower, start: Instant, done: ApiResult<()>) -> ApiResult<()> {
+    if let Err(e) = done {
+        log.invalidate();
+        return Err(e);
+    }
+    log.finish(db, start).await
 }
 
 /// One stored RTT report: (user_a, user_b, rtt, network_a, network_b).
