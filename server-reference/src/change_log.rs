@@ -106,12 +106,6 @@ impl Follower {
         self.gaps.clear();
     }
 
-    /// Forgets where the follower stands, so the next sync reloads everything: for a sync that
-    /// failed half-way (its position may be past changes it did not apply).
-    pub fn invalidate(&mut self) {
-        self.last_sync = None;
-    }
-
     /// The log rows not applied yet (past the position, and any awaited gaps), oldest first,
     /// parsed by `parse` from `SELECT seq, {columns}` (so `columns` start at index 1); `None` when
     /// there are so many that a full reload is cheaper.
@@ -165,8 +159,14 @@ impl Follower {
         Ok(Some(out))
     }
 
-    /// Ends a sync that began at `start`, pruning the log now and then.
-    pub async fn finish(&mut self, db: &Db, start: Instant) -> ApiResult<()> {
+    /// Ends a sync or reload that began at `start` with outcome `done`, pruning the log now and
+    /// then. A failed one may have moved the position past changes it did not apply, so the next
+    /// sync reloads everything.
+    pub async fn finish(&mut self, db: &Db, start: Instant, done: ApiResult<()>) -> ApiResult<()> {
+        if let Err(e) = done {
+            self.last_sync = None;
+            return Err(e);
+        }
         self.last_sync = Some(Instant::now());
         if self
             .last_prune

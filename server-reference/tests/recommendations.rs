@@ -383,6 +383,8 @@ async fn feedback_changes_the_next_ranking() {
             )
             .await;
         }
+        // The bio model as a reload fits it (the server refits on its own once bios drift).
+        app.state.recommender.refit_bios().await.unwrap();
         let body = musicians(&app, &me, "").await;
         let item = body["items"]
             .as_array()

@@ -10,7 +10,9 @@
 //! pairs named there ([`super::changes`]), with the PostgreSQL gap handling of
 //! [`crate::change_log`]. So several servers on one PostgreSQL see each other's writes in their
 //! next recommendation. The periodic full reload (`--recommender-refresh-secs`, default 300 s)
-//! remains for what the log does not carry: daylight-saving offsets and the bio model's refit.
+//! remains for what the log does not carry: daylight-saving offsets and a full bio-model refit;
+//! between reloads the bio model is refitted on its own once enough bios changed
+//! ([`BIO_REFIT_DRIFT`], checked every [`BIO_CHECK_SECS`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -24,6 +26,7 @@ use crate::db::Db;
 use crate::error::ApiResult;
 use crate::profiles::model::{Goal as ProfileGoal, Instrument, Visibility, Weekday};
 use crate::profiles::{self, Profile};
+use crate::recommend::text::BioRefit;
 use crate::recommend::{
     Candidate, CoJamGraph, GeoPoint, Goal, InstrumentSkill, MemberId, NetworkId, Recommender,
     RttTable, Slot,
@@ -35,6 +38,11 @@ use crate::venues::hours::day_index;
 pub const RTT_WINDOW: usize = 20;
 /// The rating a jam pair counts with when neither side rated the other.
 pub const UNRATED: f64 = 3.0;
+/// Refit the bio model once this share of the bios was added, edited or removed since the last
+/// fit: by then enough document frequencies may have moved to change rankings.
+pub const BIO_REFIT_DRIFT: f64 = 0.1;
+/// How often the refresh task checks the bios' drift, seconds (at most the reload period).
+pub const BIO_CHECK_SECS: u64 = 30;
 
 /// What a recommendation shows about a member (only fields every member may read).
 #[derive(Debug, Clone)]
@@ -270,7 +278,7 @@ impl LiveRecommender {
         let mut log = self.0.log.lock().await;
         let start = Instant::now();
         let done = self.reload_locked(db, &mut log).await;
-        finish(db, &mut log, start, done).await
+        log.finish(db, start, done).await
     }
 
     async fn reload_locked(&self, db: &Db, log: &mut Follower) -> ApiResult<()> {
@@ -303,44 +311,67 @@ impl LiveRecommender {
                 Err(e) => Err(e),
             },
         };
-        finish(db, &mut log, start, done).await
+        log.finish(db, start, done).await
     }
 
-    /// Reloads every `secs` seconds while the server runs (the task ends with the last clone):
-    /// refreshes each member's UTC offset (daylight saving) and refits the bio model.
+    /// Refits the bio model to the current bios and swaps it in; the fit runs on a blocking
+    /// thread from a snapshot, so recommendations keep being served meanwhile.
+    pub async fn refit_bios(&self) -> ApiResult<()> {
+        let bios = self.read().rec.bios();
+        let refit = tokio::task::spawn_blocking(move || BioRefit::build(bios))
+            .await
+            .map_err(|e| crate::ApiError::Internal(format!("bio refit failed: {e}")))?;
+        self.write().rec.install_bio_refit(refit);
+        Ok(())
+    }
+
+    /// Refits the bio model when at least [`BIO_REFIT_DRIFT`] of the bios changed since the
+    /// last fit; returns whether it did.
+    pub async fn refit_bios_if_drifted(&self) -> ApiResult<bool> {
+        if self.read().rec.bio_drift() < BIO_REFIT_DRIFT {
+            return Ok(false);
+        }
+        self.refit_bios().await?;
+        Ok(true)
+    }
+
+    /// While the server runs (the task ends with the last clone): reloads everything every
+    /// `secs` seconds, which refreshes each member's UTC offset (daylight saving) and refits the
+    /// bio model, and in between checks every [`BIO_CHECK_SECS`] whether the bios drifted enough
+    /// for a refit of its own.
     pub fn spawn_refresh(&self, db: Db, secs: u64) {
         if secs == 0 {
             return;
         }
         let weak = Arc::downgrade(&self.0);
+        let check = secs.min(BIO_CHECK_SECS);
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(secs));
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(check));
             tick.tick().await;
+            let mut since_reload = 0;
             loop {
                 tick.tick().await;
                 let Some(inner) = weak.upgrade() else { return };
-                if let Err(e) = LiveRecommender(inner).reload(&db).await {
-                    tracing::warn!(error = %e, "recommender refresh failed");
+                let live = LiveRecommender(inner);
+                since_reload += check;
+                if since_reload >= secs {
+                    since_reload = 0;
+                    if let Err(e) = live.reload(&db).await {
+                        tracing::warn!(error = %e, "recommender refresh failed");
+                    }
+                } else if let Err(e) = live.refit_bios_if_drifted().await {
+                    tracing::warn!(error = %e, "bio model refit failed");
                 }
             }
         });
     }
 }
 
-/// Ends a sync or reload: on failure the log position may be ahead of what was applied, so the
-/// next sync reloads everything.
-async fn finish(db: &Db, log: &mut Follower, start: Instant, done: ApiResult<()>) -> ApiResult<()> {
-    if let Err(e) = done {
-        log.invalidate();
-        return Err(e);
-    }
-    log.finish(db, start).await
-}
-
 /// One stored RTT report: (user_a, user_b, rtt, network_a, network_b).
 type RttRow = (String, String, f64, Option<String>, Option<String>);
 
 /// The stored feedback, read in full for a (re)build.
+#[derive(Default)]
 struct Feedback {
     /// (jam, user, attended)
     jam_members: Vec<(String, String, bool)>,
@@ -463,6 +494,9 @@ impl Feedback {
         for p in profiles {
             pop.upsert_profile(p);
         }
+        // The members were added one by one to an empty recommender, whose bio model knows no
+        // document frequencies yet: fit it to the whole population.
+        pop.rec.refit_bios();
         pop
     }
 }
@@ -614,6 +648,55 @@ mod tests {
         assert_eq!(overlap(&berlin, &new_york, WINTER).0, 180.0);
         assert_eq!(overlap(&berlin, &new_york, "2026-03-29T00:59:59Z").0, 120.0);
         assert_eq!(overlap(&berlin, &new_york, "2026-03-29T01:00:00Z").0, 180.0);
+    }
+
+    #[tokio::test]
+    async fn edited_bios_trigger_a_refit_that_raises_shared_rare_terms() {
+        let with_bio = |user: &str, bio: &str| {
+            let mut p = profile(user, "UTC", ("mon", "18:00", "21:00"));
+            p.data.bio = bio.into();
+            p
+        };
+        let live = LiveRecommender::default();
+        let others = [
+            "punk", "blues", "soul", "folk", "funk", "metal", "opera", "ska",
+        ];
+        let mut profiles = vec![with_bio("a", "theremin player, ambient drones")];
+        for genre in others {
+            profiles.push(with_bio(
+                genre,
+                &format!("I own a theremin and play {genre}"),
+            ));
+        }
+        *live.write() = Feedback::default().build(&profiles);
+        let bio = |live: &LiveRecommender| {
+            let pop = live.read();
+            let (a, b) = (
+                pop.member("a").expect("a"),
+                pop.member("punk").expect("punk"),
+            );
+            let mut q = Query::new(Mode::InPerson, 10);
+            q.max_travel_km = 1_000.0;
+            let r = pop.rec.score(b, a, &q).expect("known").expect("feasible");
+            r.breakdown
+                .iter()
+                .find(|f| f.factor == Factor::Bio)
+                .expect("bio factor")
+                .value
+        };
+        // Not drifted yet: nothing to do.
+        assert!(!live.refit_bios_if_drifted().await.expect("refit"));
+        for genre in &others[1..] {
+            live.write()
+                .upsert_profile(&with_bio(genre, &format!("I play {genre}")));
+        }
+        live.write()
+            .upsert_profile(&with_bio("punk", "theremin through tape loops"));
+        let before = bio(&live);
+        assert!(live.refit_bios_if_drifted().await.expect("refit"));
+        let after = bio(&live);
+        assert!(after > before + 0.05, "{before} -> {after}");
+        assert_eq!(live.read().rec.bio_drift(), 0.0);
     }
 
     #[test]

@@ -227,12 +227,12 @@ impl VenueIndex {
         let arrived = Instant::now();
         let mut log = self.sync.lock().await;
         let (start, step) = log.begin(arrived);
-        match step {
+        let done = match step {
             Step::Covered => return Ok(()),
-            Step::Reload => self.reload(db, &mut log).await?,
-            Step::CatchUp => self.catch_up(db, &mut log, start).await?,
-        }
-        log.finish(db, start).await
+            Step::Reload => self.reload(db, &mut log).await,
+            Step::CatchUp => self.catch_up(db, &mut log, start).await,
+        };
+        log.finish(db, start, done).await
     }
 
     /// Loads every venue; the log position is read first, so writes racing the load are
