@@ -35,13 +35,24 @@ const PRUNE_EVERY: Duration = Duration::from_secs(10 * 60);
 const MAX_CHANGES_PER_SYNC: i64 = 20_000;
 /// Widest run of missing sequence numbers awaited as in-flight transactions.
 const MAX_AWAITED_GAP: i64 = 1_000;
+/// At a full load, how far below the newest number missing ones are awaited as transactions
+/// still in flight (more than the writers that can be mid-transaction at once).
+const RELOAD_GAP_WINDOW: i64 = 100;
+
+/// Where the log stood just before a full load: the newest number and the numbers just below it
+/// that were missing (writes that may commit after the load read its tables).
+#[derive(Debug, Clone, Default)]
+pub struct Position {
+    newest: i64,
+    missing: Vec<i64>,
+}
 
 /// What a sync has to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     /// A sync that began after the caller arrived has already seen everything it needs.
     Covered,
-    /// Load everything ([`Follower::log_position`] first, then [`Follower::reloaded`]).
+    /// Load everything ([`position`] first, then [`Follower::reloaded`]).
     Reload,
     /// Apply the rows [`Follower::read_new`] returns.
     CatchUp,
@@ -91,19 +102,15 @@ impl Follower {
         (start, if stale { Step::Reload } else { Step::CatchUp })
     }
 
-    /// The newest sequence number in the log: read it *before* a full load, so writes racing the
-    /// load are replayed by the next sync (replaying must be idempotent).
-    pub async fn log_position(&self, db: &Db) -> ApiResult<i64> {
-        let sql = format!("SELECT COALESCE(MAX(seq), 0) FROM {}", self.table);
-        Ok(sqlx::query_scalar(AssertSqlSafe(sql))
-            .fetch_one(&db.pool)
-            .await?)
+    /// The log table followed.
+    pub fn table(&self) -> &'static str {
+        self.table
     }
 
-    /// Records a full load as of log position `applied`.
-    pub fn reloaded(&mut self, applied: i64) {
-        self.applied = applied;
-        self.gaps.clear();
+    /// Records a full load as of `position` (read at `now`, before the load).
+    pub fn reloaded(&mut self, position: Position, now: Instant) {
+        self.applied = position.newest;
+        self.gaps = position.missing.into_iter().map(|n| (n, now)).collect();
     }
 
     /// The log rows not applied yet (past the position, and any awaited gaps), oldest first,
@@ -182,4 +189,26 @@ impl Follower {
         }
         Ok(())
     }
+}
+
+/// Where the log stands: read it *before* a full load, so writes racing the load are
+/// replayed by the next sync (replaying must be idempotent), and numbers just below the
+/// newest that are missing (PostgreSQL: transactions that may commit after the load read
+/// its tables) are awaited like any gap. Needs no lock: it only reads.
+pub async fn position(db: &Db, table: &'static str) -> ApiResult<Position> {
+    let sql = format!(
+        "SELECT seq FROM {table} WHERE seq > \
+         (SELECT COALESCE(MAX(seq), 0) FROM {table}) - $1 ORDER BY seq",
+    );
+    let present: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(RELOAD_GAP_WINDOW)
+        .fetch_all(&db.pool)
+        .await?;
+    let Some(&newest) = present.last() else {
+        return Ok(Position::default());
+    };
+    let missing = (newest - RELOAD_GAP_WINDOW + 1..newest)
+        .filter(|n| *n > 0 && present.binary_search(n).is_err())
+        .collect();
+    Ok(Position { newest, missing })
 }

@@ -757,7 +757,7 @@ async fn a_second_server_sees_every_write_in_its_next_recommendation() {
 }
 
 #[tokio::test]
-async fn a_profile_write_committed_out_of_order_is_not_missed() {
+async fn a_profile_write_committed_out_of_order_is_not_missed_by_syncs_or_loads() {
     for app in common::apps().await {
         if app.backend != "postgres" {
             continue; // SQLite has one writer at a time: numbers follow commits
@@ -810,11 +810,19 @@ async fn a_profile_write_committed_out_of_order_is_not_missed() {
             names(musicians(&app, &me, "").await),
             vec!["Early", "Late Renamed"]
         );
-        slow.commit().await.unwrap();
+        // A second instance loads everything while the slow write is still in flight.
+        let second = second_instance(&app).await;
         assert_eq!(
-            names(musicians(&app, &me, "").await),
-            vec!["Early Renamed", "Late Renamed"]
+            names(musicians(&second, &me, "").await),
+            vec!["Early", "Late Renamed"]
         );
+        slow.commit().await.unwrap();
+        for app in [&app, &second] {
+            assert_eq!(
+                names(musicians(app, &me, "").await),
+                vec!["Early Renamed", "Late Renamed"]
+            );
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use std::time::Instant;
 use sqlx::Row;
 
 use super::changes;
-use crate::change_log::{Follower, Step};
+use crate::change_log::{self, Follower, Position, Step};
 use crate::db::Db;
 use crate::error::ApiResult;
 use crate::profiles::model::{Goal as ProfileGoal, Instrument, Visibility, Weekday};
@@ -273,24 +273,38 @@ impl LiveRecommender {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Rebuilds everything from the database and swaps it in.
+    /// Rebuilds everything from the database and swaps it in. The load runs without the log
+    /// lock, so recommendations keep being served (and synced) from the old population
+    /// meanwhile; entries they apply after the position read are applied again to the new one.
     pub async fn reload(&self, db: &Db) -> ApiResult<()> {
-        let mut log = self.0.log.lock().await;
         let start = Instant::now();
-        let done = self.reload_locked(db, &mut log).await;
+        let loaded = Self::load(db).await;
+        let mut log = self.0.log.lock().await;
+        let done = loaded.map(|(position, population)| {
+            *self.write() = population;
+            log.reloaded(position, start);
+        });
         log.finish(db, start, done).await
     }
 
+    /// Reloads with the log lock held (a sync that found itself too far behind).
     async fn reload_locked(&self, db: &Db, log: &mut Follower) -> ApiResult<()> {
-        let applied = log.log_position(db).await?;
+        let start = Instant::now();
+        let (position, population) = Self::load(db).await?;
+        *self.write() = population;
+        log.reloaded(position, start);
+        Ok(())
+    }
+
+    /// The log position, then everything the population is built from, built.
+    async fn load(db: &Db) -> ApiResult<(Position, Population)> {
+        let position = change_log::position(db, CHANGE_LOG).await?;
         let profiles = profiles::load_all(db).await?;
         let feedback = Feedback::load(db).await?;
         let population = tokio::task::spawn_blocking(move || feedback.build(&profiles))
             .await
             .map_err(|e| crate::ApiError::Internal(format!("index build failed: {e}")))?;
-        *self.write() = population;
-        log.reloaded(applied);
-        Ok(())
+        Ok((position, population))
     }
 
     /// Brings the population up to date with every write committed before this call, by any

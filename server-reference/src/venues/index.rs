@@ -32,7 +32,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::geo::{Point, haversine_m, lat_band};
 use super::model::VenueKind;
 use super::search::{Area, MAX_CANDIDATES, Search};
-use crate::change_log::{Follower, Step};
+use crate::change_log::{self, Follower, Step};
 use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 
@@ -238,10 +238,11 @@ impl VenueIndex {
     /// Loads every venue; the log position is read first, so writes racing the load are
     /// replayed by the next sync (replaying is idempotent).
     async fn reload(&self, db: &Db, log: &mut Follower) -> ApiResult<()> {
-        let applied = log.log_position(db).await?;
+        let read_at = Instant::now();
+        let position = change_log::position(db, log.table()).await?;
         let entries = load(db, None).await?;
         *self.write() = Grid::build(entries);
-        log.reloaded(applied);
+        log.reloaded(position, read_at);
         tracing::info!(venues = self.len(), "venue index loaded");
         Ok(())
     }
