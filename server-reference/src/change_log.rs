@@ -10,7 +10,8 @@
 //!
 //! PostgreSQL hands out sequence numbers at insert time, not commit time, so a number below the
 //! newest one seen may belong to a transaction still in flight: such gaps are re-read on every
-//! sync for [`GAP_WAIT`] (after which they must be rolled-back numbers). The log is pruned after
+//! sync for [`GAP_WAIT`] (after which they must be rolled-back numbers); a full load likewise
+//! awaits the numbers missing just below the newest it saw ([`position`]). The log is pruned after
 //! [`LOG_RETENTION`]; a follower that has not synced for [`RELOAD_AFTER`] (shorter) reloads whole.
 //! SQLite has one writer at a time, so it never leaves gaps; the same code serves both.
 
