@@ -860,5 +860,30 @@ async fn an_unknown_time_zone_is_400() {
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text);
+
+        // A row stored before names were checked still reads, and recommends as UTC.
+        let other = member(
+            &app,
+            "other@example.org",
+            profile("Other", "guitar", &["bass"], "public", BERLIN.0, BERLIN.1),
+        )
+        .await;
+        sqlx::query("UPDATE profiles SET time_zone = 'Europe/Atlantis' WHERE user_id = $1")
+            .bind(&other.id)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        let path = format!("/api/v1/profiles/{}", other.id);
+        let r = app.call(Method::GET, &path, Some(&user.access), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text);
+        assert_eq!(r.body["time_zone"], "Europe/Atlantis", "{b}");
+        // Thursday 19-22 in New York is Friday 00-03 UTC: no shared time with "UTC" 19-22.
+        let got = musicians(&app, &other, "").await;
+        assert_eq!(ids(&got), vec![user.id.clone()], "{b}");
+        assert_eq!(
+            factor(&got["items"][0], "availability")["value"],
+            0.0,
+            "{b}"
+        );
     }
 }
