@@ -18,6 +18,10 @@ use crate::db::Db;
 use crate::error::ApiResult;
 use crate::profiles;
 
+/// More entries than this in one sync (a bulk import, a long outage) reload everything instead:
+/// each entry costs a few queries, a full reload a few table scans.
+pub(crate) const MAX_APPLIED: usize = 1_000;
+
 /// The columns of a log entry after `seq`.
 pub(crate) const COLUMNS: &str = "kind, subject, object";
 

@@ -320,8 +320,10 @@ impl LiveRecommender {
                 .read_new(db, changes::COLUMNS, start, changes::parse)
                 .await
             {
-                Ok(Some(rows)) => changes::apply(db, self, rows).await,
-                Ok(None) => self.reload_locked(db, &mut log).await,
+                Ok(Some(rows)) if rows.len() <= changes::MAX_APPLIED => {
+                    changes::apply(db, self, rows).await
+                }
+                Ok(_) => self.reload_locked(db, &mut log).await,
                 Err(e) => Err(e),
             },
         };
