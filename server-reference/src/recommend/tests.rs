@@ -573,3 +573,80 @@ fn hidden_members_are_never_recommended_but_may_ask() {
             .is_none()
     );
 }
+
+/// The bio factor of `b` seen from `a` (in person, everyone in one town).
+fn bio_similarity(rec: &Recommender, a: u64, b: u64) -> f64 {
+    let r = rec
+        .score(MemberId(a), MemberId(b), &Query::new(Mode::InPerson, 10))
+        .unwrap()
+        .unwrap();
+    r.breakdown
+        .iter()
+        .find(|f| f.factor == Factor::Bio)
+        .unwrap()
+        .value
+}
+
+#[test]
+fn a_refit_weighs_terms_by_how_rare_they_are_now() {
+    let member = |id, bio: &str| Candidate {
+        id: MemberId(id),
+        bio: bio.into(),
+        location: Some(GeoPoint {
+            lat: 52.5,
+            lon: 13.4,
+        }),
+        ..Candidate::default()
+    };
+    let others = [
+        "punk", "blues", "soul", "folk", "funk", "metal", "opera", "ska",
+    ];
+    // At fit time nearly everyone mentions a theremin: the word carries little weight.
+    let mut members = vec![member(0, "theremin player, ambient drones")];
+    for (i, genre) in others.iter().enumerate() {
+        members.push(member(
+            i as u64 + 1,
+            &format!("I own a theremin and play {genre}"),
+        ));
+    }
+    members.push(member(9, "cello"));
+    let mut rec = Recommender::new(members, RttTable::default(), CoJamGraph::default());
+    assert_eq!(rec.bio_drift(), 0.0);
+
+    // Then most drop it, and member 1 rewrites their bio around it with words never seen.
+    for (i, genre) in others.iter().enumerate().skip(1) {
+        rec.upsert(member(i as u64 + 1, &format!("I play {genre}")));
+    }
+    rec.upsert(member(1, "theremin through tape loops"));
+    assert!((rec.bio_drift() - 0.8).abs() < 1e-9, "{}", rec.bio_drift());
+    // Words unknown to the model are scored at once (hashed ids, full IDF), not dropped.
+    let fresh = bio_similarity(&rec, 1, 0);
+    assert!(fresh > 0.0, "{fresh}");
+    let mut unseen = Recommender::new(
+        vec![member(0, "violin"), member(1, "tape loops")],
+        RttTable::default(),
+        CoJamGraph::default(),
+    );
+    unseen.upsert(member(0, "tape loops forever"));
+    assert!(bio_similarity(&unseen, 0, 1) > 0.5);
+
+    // After the refit the now-rare shared word weighs more: member 1 moves closer to member 0.
+    rec.refit_bios();
+    assert_eq!(rec.bio_drift(), 0.0);
+    let refitted = bio_similarity(&rec, 1, 0);
+    assert!(refitted > fresh + 0.05, "{fresh} -> {refitted}");
+    // Exactly what a population built from scratch computes.
+    let rebuilt = Recommender::new(
+        rec.members().to_vec(),
+        RttTable::default(),
+        CoJamGraph::default(),
+    );
+    assert!((bio_similarity(&rebuilt, 1, 0) - refitted).abs() < 1e-9);
+
+    // A bio edited between the snapshot and the swap is vectorised with the new model.
+    let refit = text::BioRefit::build(rec.bios());
+    rec.upsert(member(9, "theremin and cello"));
+    rec.install_bio_refit(refit);
+    assert!(bio_similarity(&rec, 9, 0) > 0.0);
+    assert!((rec.bio_drift() - 0.1).abs() < 1e-9, "{}", rec.bio_drift());
+}
