@@ -64,6 +64,32 @@ async fn musicians(app: &TestApp, user: &User, query: &str) -> Value {
     r.body
 }
 
+/// Records a jam of `user` with `partner` through `app` and rates the partner 5; returns the
+/// jam id.
+async fn great_jam(app: &TestApp, user: &User, partner: &str) -> String {
+    let b = app.backend;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/jams",
+            Some(&user.access),
+            Some(json!({"members": [partner]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text);
+    let jam = r.body["id"].as_str().expect("jam id").to_owned();
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/jams/{jam}/ratings"),
+            Some(&user.access),
+            Some(json!({"ratings": [{"profile_id": partner, "rating": 5}]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.text);
+    jam
+}
+
 #[tokio::test]
 async fn musicians_respect_auth_visibility_blocks_self_and_latency() {
     for app in common::apps().await {
@@ -297,25 +323,7 @@ async fn feedback_changes_the_next_ranking() {
         };
 
         // A great jam with the second one lifts them to the top.
-        let r = app
-            .call(
-                Method::POST,
-                "/api/v1/jams",
-                Some(&me.access),
-                Some(json!({"members": [second.id]})),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text);
-        let jam = r.body["id"].as_str().unwrap().to_owned();
-        let r = app
-            .call(
-                Method::POST,
-                &format!("/api/v1/jams/{jam}/ratings"),
-                Some(&me.access),
-                Some(json!({"ratings": [{"profile_id": second.id, "rating": 5}]})),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.text);
+        let jam = great_jam(&app, &me, &second.id).await;
         let body = musicians(&app, &me, "").await;
         assert_eq!(
             ids(&body)[0],
@@ -682,25 +690,7 @@ async fn a_second_server_sees_every_write_in_its_next_recommendation() {
 
         // Feedback through the first instance: a great jam with the one ranked second, and a
         // measured round trip.
-        let r = first
-            .call(
-                Method::POST,
-                "/api/v1/jams",
-                Some(&me.access),
-                Some(json!({"members": [other.id]})),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text);
-        let jam = r.body["id"].as_str().unwrap().to_owned();
-        let r = first
-            .call(
-                Method::POST,
-                &format!("/api/v1/jams/{jam}/ratings"),
-                Some(&me.access),
-                Some(json!({"ratings": [{"profile_id": other.id, "rating": 5}]})),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.text);
+        great_jam(&first, &me, &other.id).await;
         let r = first
             .call(
                 Method::POST,
