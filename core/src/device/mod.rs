@@ -7,11 +7,22 @@
 //! [`Engine::process_at`] for every block the output device asks for (split into pieces of at
 //! most the engine's `max_block_frames`), with `now` = when the block will sound by cpal's
 //! timestamps. The **input** callback converts what it captured to `f32` and pushes it into a
-//! wait-free `rtrb` ring; the output callback pulls exactly one block from it (silence where the
-//! input has not delivered yet) and drops any backlog beyond two input buffers, so clock drift
-//! between two devices cannot grow the latency. Neither callback allocates, locks, logs or
-//! blocks: every buffer is sized when the streams are built, counters are atomics, and stream
-//! errors (an unplugged device, an xrun) go through a ring to [`DeviceStreams::poll_event`].
+//! wait-free `rtrb` ring; the output callback pulls exactly one block from it. Neither callback
+//! allocates, locks, logs or blocks: every buffer is sized when the streams are built, counters
+//! are atomics, and stream errors (an unplugged device, an xrun) go through a ring to
+//! [`DeviceStreams::poll_event`].
+//!
+//! # Two clocks
+//! Two devices (a USB microphone and built-in speakers, a Bluetooth headset) run on clocks a
+//! few hundred ppm apart. The output callback then resamples the input to the output clock
+//! (`clock` module): the ratio follows both clocks' skew, estimated against the monotonic
+//! clock, plus a slow correction that holds the input's fill at one input buffer plus 0.5 ms;
+//! it is clamped to ±1000 ppm. About 0.6 ms of latency at 48 kHz, no trimmed or invented
+//! frames. Only gross events — the start, a stall, a restarted device — trim the backlog or
+//! play silence, counted in [`DeviceStats::input_trims`] and [`DeviceStats::input_pads`].
+//! [`DeviceStats::input_clock_ppm`] reports the estimated skew. Input and output on one
+//! device (the same id) share a clock: no resampler, nothing added, and the backlog beyond two
+//! input buffers is trimmed after a stall.
 //!
 //! # Rates and buffers
 //! Both devices run at one rate: 48 kHz if both offer it, else 44.1 or 96 kHz (the engine
@@ -21,10 +32,10 @@
 //! actually got.
 //!
 //! # Limits
-//! Two devices with separate clocks are not resampled against each other: a faster input is
-//! trimmed (dropped frames, counted), a slower one leaves short gaps of silence (counted as
-//! underruns). One duplex device (one clock) has neither. Devices offering none of 44.1, 48 or
-//! 96 kHz are refused ([`DeviceError::NoCommonConfig`]): the engine takes only those rates.
+//! Clocks more than 1000 ppm apart (broken hardware) are not fully followed: the remainder is
+//! trimmed or padded, counted. Two different ids that are one clock underneath (e.g. two ALSA
+//! PCMs on one card) get the resampler anyway, at ratio ≈ 1. Devices offering none of 44.1, 48
+//! or 96 kHz are refused ([`DeviceError::NoCommonConfig`]): the engine takes only those rates.
 //! With the blocking `Client`, put `plan.engine_config(…)` into `ClientConfig::engine` and pass
 //! the engine `Client::new` returns to [`DevicePlan::start`].
 //!
