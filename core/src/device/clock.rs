@@ -8,7 +8,9 @@
 //! - **Feed-forward**: both callbacks time-stamp their frame counters against the monotonic clock
 //!   and feed them to a [`SkewEstimator`] each (the network path's estimator: lower envelope of
 //!   `time − frames/rate`, fitted over a minute, so late callbacks do not bias it). The ratio of
-//!   the two slopes is the input/output clock ratio, accurate to a few ppm after ~10 s.
+//!   the two slopes is the input/output clock ratio, accurate to a few ppm after ~10 s. A jump
+//!   of more than 100 ms in `time − frames/rate` (a stall, a restarted stream) restarts a fit;
+//!   the last skew stays in use until the new fit has enough points.
 //! - **Feedback**: the input's fill level — frames in the ring and in the resampler, plus the
 //!   frames captured since the last input callback (so the input's bursts do not show up as a
 //!   staircase) — is measured at every output callback; its minimum over a quarter second is
@@ -45,40 +47,82 @@ const MARGIN_SECS: f64 = 0.5e-3;
 /// top of one input buffer: trimmed at once.
 const GROSS_SECS: f64 = 4e-3;
 
-/// What the capture callback publishes for the follower: its own clock's skew against the
-/// monotonic clock, and when it last delivered.
+/// A jump of `time − frames/rate` beyond this is a stall or a restarted stream (the device's
+/// frame count no longer continues its clock), not jitter: the skew fit starts over.
+const STALL_SECS: f64 = 0.1;
+
+/// One device's clock against the monotonic clock, from its callbacks' times and frame counts.
 #[derive(Debug)]
-pub(super) struct CaptureClock {
-    skew: SkewEstimator,
+struct DeviceClock {
+    estimator: SkewEstimator,
     epoch: Instant,
     rate: f64,
     frames: u64,
+    last_rho: Option<f64>,
+    /// The last fitted skew, kept while a restarted fit has too few points.
+    skew: f64,
 }
+
+impl DeviceClock {
+    fn new(epoch: Instant, rate: u32) -> Self {
+        Self {
+            estimator: SkewEstimator::new(),
+            epoch,
+            rate: f64::from(rate.max(1)),
+            frames: 0,
+            last_rho: None,
+            skew: 0.0,
+        }
+    }
+
+    /// Seconds since the epoch at `now`.
+    fn time(&self, now: Instant) -> f64 {
+        now.saturating_duration_since(self.epoch).as_secs_f64()
+    }
+
+    /// Records that at `t` the device's clock stood at its frame count; returns its skew
+    /// (positive: it runs slower than the monotonic clock; 0 until first estimated).
+    fn observe(&mut self, t: f64) -> f64 {
+        let rho = t - self.frames as f64 / self.rate;
+        if self
+            .last_rho
+            .is_some_and(|last| (rho - last).abs() > STALL_SECS)
+        {
+            self.estimator.reset();
+        }
+        self.last_rho = Some(rho);
+        self.estimator.observe(t, rho);
+        if self.estimator.is_estimated() {
+            self.skew = self.estimator.skew();
+        }
+        self.skew
+    }
+
+    fn advance(&mut self, frames: usize) {
+        self.frames += frames as u64;
+    }
+}
+
+/// What the capture callback publishes for the follower: its clock's skew against the
+/// monotonic clock, and when it last delivered.
+#[derive(Debug)]
+pub(super) struct CaptureClock(DeviceClock);
 
 impl CaptureClock {
     /// `epoch` must be the follower's: both measure time from it.
     pub(super) fn new(epoch: Instant, rate: u32) -> Self {
-        Self {
-            skew: SkewEstimator::new(),
-            epoch,
-            rate: f64::from(rate.max(1)),
-            frames: 0,
-        }
+        Self(DeviceClock::new(epoch, rate))
     }
 
     /// Records that the input callback running at `now` delivered `frames` more frames (call
     /// after they are in the ring).
     pub(super) fn delivered(&mut self, now: Instant, frames: usize, c: &Counters) {
-        let since = now.saturating_duration_since(self.epoch);
-        let t = since.as_secs_f64();
-        self.frames += frames as u64;
-        self.skew.observe(t, t - self.frames as f64 / self.rate);
-        if self.skew.is_estimated() {
-            c.input_skew
-                .store(self.skew.skew().to_bits(), Ordering::Relaxed);
-        }
+        let t = self.0.time(now);
+        self.0.advance(frames);
+        let skew = self.0.observe(t);
+        c.input_skew.store(skew.to_bits(), Ordering::Relaxed);
         // 0 means "nothing delivered yet".
-        let ns = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX).max(1);
+        let ns = (t * 1e9).max(1.0) as u64;
         c.input_last_ns.store(ns, Ordering::Release);
     }
 }
@@ -89,11 +133,9 @@ pub(super) struct ClockFollower {
     kept: usize,
     /// Resampled input, interleaved, one engine block.
     scratch: Box<[f32]>,
-    skew: SkewEstimator,
-    epoch: Instant,
+    /// The output device's clock.
+    clock: DeviceClock,
     rate: f64,
-    /// Output frames before the current callback.
-    frames: u64,
     /// Smallest slack (fill beyond the current block) in the window, and frames in it.
     window_min: f64,
     window_frames: f64,
@@ -123,10 +165,8 @@ impl ClockFollower {
             resampler: DriftResampler::new(kept, chunk)?,
             kept,
             scratch: vec![0.0; chunk * kept].into_boxed_slice(),
-            skew: SkewEstimator::new(),
-            epoch,
+            clock: DeviceClock::new(epoch, rate),
             rate: f64::from(rate.max(1)),
-            frames: 0,
             window_min: f64::INFINITY,
             window_frames: 0.0,
             correction: 0.0,
@@ -142,14 +182,9 @@ impl ClockFollower {
         now: Instant,
         c: &Counters,
     ) {
-        let t = now.saturating_duration_since(self.epoch).as_secs_f64();
-        self.skew.observe(t, t - self.frames as f64 / self.rate);
-        self.frames += frames as u64;
-        let out_skew = if self.skew.is_estimated() {
-            self.skew.skew()
-        } else {
-            0.0
-        };
+        let t = self.clock.time(now);
+        let out_skew = self.clock.observe(t);
+        self.clock.advance(frames);
         let in_skew = f64::from_bits(c.input_skew.load(Ordering::Relaxed));
         // Input frames per output frame: each clock's frames per monotonic second, divided.
         let clock =

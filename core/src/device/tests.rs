@@ -159,13 +159,36 @@ struct Settled {
     /// Rising zero crossings of the tone, and the output frames they span.
     crossings: u64,
     frames: u64,
+    /// Gross events over the whole run, settling included.
+    all_trims: u64,
+    all_pads: u64,
+}
+
+/// A device that stops calling back for a while (an xrun, a restart); its frames are lost.
+#[derive(Debug, Clone, Copy)]
+struct Stall {
+    input: bool,
+    from: f64,
+    secs: f64,
+}
+
+impl Stall {
+    fn covers(stall: Option<Stall>, input: bool, t: f64) -> bool {
+        stall.is_some_and(|s| s.input == input && (s.from..s.from + s.secs).contains(&t))
+    }
 }
 
 /// Two devices: the output plays 128-frame blocks at exactly 48 kHz, the input captures
 /// `input_block`-frame blocks of a 440 Hz tone (0.5) at 48 kHz × (1 + `input_ppm`), each
 /// callback up to 0.3 ms late (seeded). Runs `seconds` of simulated time and returns what
 /// happened after the first `settle` seconds.
-fn simulate_drift(input_ppm: f64, input_block: usize, seconds: f64, settle: f64) -> Settled {
+fn simulate_drift(
+    input_ppm: f64,
+    input_block: usize,
+    seconds: f64,
+    settle: f64,
+    stall: Option<Stall>,
+) -> Settled {
     const OUT_BLOCK: usize = 128;
     let epoch = Instant::now();
     let (mut capture, mut playback, _control, counters) = pair_at(2, 2, Some(epoch));
@@ -196,6 +219,10 @@ fn simulate_drift(input_ppm: f64, input_block: usize, seconds: f64, settle: f64)
             break;
         }
         if next_in <= next_out {
+            if Stall::covers(stall, true, next_in) {
+                in_frames += input_block;
+                continue;
+            }
             for (i, frame) in input.chunks_exact_mut(2).enumerate() {
                 let phase = (in_frames + i) as f64 * 440.0 / input_rate;
                 let x = (0.5 * (std::f64::consts::TAU * phase).sin()) as f32;
@@ -203,6 +230,10 @@ fn simulate_drift(input_ppm: f64, input_block: usize, seconds: f64, settle: f64)
             }
             in_frames += input_block;
             capture.run_at(&input, at(next_in + jitter()));
+            continue;
+        }
+        if Stall::covers(stall, false, next_out) {
+            out_blocks += 1;
             continue;
         }
         playback.run_at(&mut output, at(next_out + jitter()), Duration::ZERO);
@@ -238,7 +269,30 @@ fn simulate_drift(input_ppm: f64, input_block: usize, seconds: f64, settle: f64)
         settled.frames += OUT_BLOCK as u64;
     }
     settled.clock_ppm = f64::from_bits(counters.input_clock_ppm.load(Ordering::Relaxed));
+    settled.all_trims = counters.input_trims.load(Ordering::Relaxed);
+    settled.all_pads = counters.input_pads.load(Ordering::Relaxed);
     settled
+}
+
+/// After settling: no gross events, the skew known, the fill near its target and the tone
+/// clean and on the output clock.
+fn assert_followed(s: &Settled, ppm: f64, input_block: usize) {
+    let context = format!("{ppm} ppm, {input_block}-frame input: {s:?}");
+    assert_eq!((s.trims, s.pads, s.dropped), (0, 0, 0), "{context}");
+    assert!((s.clock_ppm - ppm).abs() < 10.0, "{context}");
+    // One input buffer + 24 frames (0.5 ms) is the target for the fill minimum.
+    let target = input_block as u64 + 24;
+    assert!(
+        s.fill_min + 16 >= target && s.fill_max <= target + 16,
+        "{context}"
+    );
+    // A 440 Hz sine at 0.5 moves at most 0.029 per sample; a trim or pad jumps further.
+    assert!(s.max_step < 0.031, "{context}");
+    let expected = 440.0 * s.frames as f64 / 48_000.0;
+    assert!(
+        (s.crossings as f64 - expected).abs() <= 2.0,
+        "{context}, expected {expected} crossings"
+    );
 }
 
 /// ±300 ppm between the devices (a USB microphone against built-in speakers): after settling,
@@ -247,30 +301,31 @@ fn simulate_drift(input_ppm: f64, input_block: usize, seconds: f64, settle: f64)
 #[test]
 fn a_drifting_input_clock_is_followed_without_trims_or_pads() {
     for (ppm, input_block) in [(300.0, 128), (-300.0, 128), (300.0, 96), (-300.0, 240)] {
-        let s = simulate_drift(ppm, input_block, 180.0, 30.0);
-        let context = format!("{ppm} ppm, {input_block}-frame input: {s:?}");
-        assert_eq!((s.trims, s.pads, s.dropped), (0, 0, 0), "{context}");
-        assert!((s.clock_ppm - ppm).abs() < 10.0, "{context}");
-        // One input buffer + 24 frames (0.5 ms) is the target for the fill minimum.
-        let target = input_block as u64 + 24;
-        assert!(
-            s.fill_min + 16 >= target && s.fill_max <= target + 16,
-            "{context}"
-        );
-        // A 440 Hz sine at 0.5 moves at most 0.029 per sample; a trim or pad jumps further.
-        assert!(s.max_step < 0.031, "{context}");
-        let expected = 440.0 * s.frames as f64 / 48_000.0;
-        assert!(
-            (s.crossings as f64 - expected).abs() <= 2.0,
-            "{context}, expected {expected} crossings"
-        );
+        let s = simulate_drift(ppm, input_block, 180.0, 30.0, None);
+        assert_followed(&s, ppm, input_block);
+    }
+}
+
+/// A stalled input and a stalled output (200 ms each) are gross events: trimmed or padded,
+/// counted; the clock estimate restarts and 40 s later everything is followed again.
+#[test]
+fn after_a_stall_the_clock_is_followed_again() {
+    for input in [true, false] {
+        let stall = Stall {
+            input,
+            from: 40.0,
+            secs: 0.2,
+        };
+        let s = simulate_drift(-300.0, 128, 150.0, 80.0, Some(stall));
+        assert!(s.all_trims + s.all_pads > 0, "{stall:?}: {s:?}");
+        assert_followed(&s, -300.0, 128);
     }
 }
 
 /// Without drift the ratio stays at 1 (within the estimate's noise).
 #[test]
 fn matching_clocks_keep_the_ratio_at_one() {
-    let s = simulate_drift(0.0, 128, 60.0, 20.0);
+    let s = simulate_drift(0.0, 128, 60.0, 20.0, None);
     assert_eq!((s.trims, s.pads, s.dropped), (0, 0, 0), "{s:?}");
     assert!(s.clock_ppm.abs() < 10.0, "{s:?}");
 }
