@@ -162,6 +162,9 @@ struct Settled {
     /// Gross events over the whole run, settling included.
     all_trims: u64,
     all_pads: u64,
+    /// Wall-clock time spent in the output callbacks, and how many ran (measurement only).
+    playback_time: Duration,
+    playback_callbacks: u32,
 }
 
 /// A device that stops calling back for a while (an xrun, a restart); its frames are lost.
@@ -189,9 +192,21 @@ fn simulate_drift(
     settle: f64,
     stall: Option<Stall>,
 ) -> Settled {
+    simulate(input_ppm, input_block, seconds, settle, stall, true)
+}
+
+/// [`simulate_drift`]; `follow: false` runs the one-device path (no resampler) instead.
+fn simulate(
+    input_ppm: f64,
+    input_block: usize,
+    seconds: f64,
+    settle: f64,
+    stall: Option<Stall>,
+    follow: bool,
+) -> Settled {
     const OUT_BLOCK: usize = 128;
     let epoch = Instant::now();
-    let (mut capture, mut playback, _control, counters) = pair_at(2, 2, Some(epoch));
+    let (mut capture, mut playback, _control, counters) = pair_at(2, 2, follow.then_some(epoch));
     counters
         .input_buffer_frames
         .store(input_block, Ordering::Relaxed);
@@ -236,7 +251,10 @@ fn simulate_drift(
             out_blocks += 1;
             continue;
         }
+        let started = Instant::now();
         playback.run_at(&mut output, at(next_out + jitter()), Duration::ZERO);
+        settled.playback_time += started.elapsed();
+        settled.playback_callbacks += 1;
         out_blocks += 1;
         if next_out < settle {
             continue;
@@ -355,4 +373,19 @@ fn gross_backlogs_are_trimmed_and_a_dry_input_is_padded() {
     }
     assert!(counters.input_pads.load(Ordering::Relaxed) > 0);
     assert!(out.iter().all(|&x| x == 0.0));
+}
+
+/// Measurement, not a test (run with `--ignored --nocapture`): output-callback time with and
+/// without the input resampler, 128-frame blocks, stereo, engine at unity monitor.
+#[test]
+#[ignore = "measurement: prints timings"]
+fn measure_callback_cost() {
+    for follow in [false, true] {
+        let s = simulate(300.0, 128, 60.0, 0.0, None, follow);
+        let per = s.playback_time / s.playback_callbacks.max(1);
+        println!(
+            "resampler={follow}: {per:?} per 128-frame output callback ({} callbacks)",
+            s.playback_callbacks
+        );
+    }
 }
