@@ -34,7 +34,7 @@ use crate::drift::{DriftError, DriftResampler, SkewEstimator};
 
 /// Largest deviation of the consumption ratio from 1: far beyond real crystals (±100 ppm,
 /// ±300 ppm for cheap USB and Bluetooth devices) and inaudible (1.7 cents).
-pub(super) const MAX_DEVIATION: f64 = 1_000e-6;
+const MAX_DEVIATION: f64 = 1_000e-6;
 /// Largest part of the ratio the fill-level feedback may contribute.
 const MAX_CORRECTION: f64 = 500e-6;
 /// Feedback time constant: a fill error of `e` seconds asks for a ratio change of `e / this`.

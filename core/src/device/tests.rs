@@ -152,6 +152,8 @@ struct Settled {
     pads: u64,
     dropped: u64,
     clock_ppm: f64,
+    /// Largest |ratio − 1| after settling, ppm.
+    ratio_ppm_max: f64,
     fill_min: u64,
     fill_max: u64,
     /// Largest step between consecutive output samples of the tone.
@@ -181,36 +183,62 @@ impl Stall {
     }
 }
 
-/// Two devices: the output plays 128-frame blocks at exactly 48 kHz, the input captures
-/// `input_block`-frame blocks of a 440 Hz tone (0.5) at 48 kHz × (1 + `input_ppm`), each
-/// callback up to 0.3 ms late (seeded). Runs `seconds` of simulated time and returns what
-/// happened after the first `settle` seconds.
-fn simulate_drift(
+/// Two devices in simulated time: the output plays 128-frame blocks at 48 kHz × (1 +
+/// `output_ppm`), the input captures `input_block`-frame blocks of a 440 Hz tone (0.5) at
+/// 48 kHz × (1 + `input_ppm`), both against the monotonic clock; each callback runs up to
+/// 0.3 ms late (seeded).
+#[derive(Debug, Clone, Copy)]
+struct Sim {
     input_ppm: f64,
+    output_ppm: f64,
     input_block: usize,
+    /// Simulated seconds, and the first of them to leave out of [`Settled`].
     seconds: f64,
     settle: f64,
     stall: Option<Stall>,
-) -> Settled {
-    simulate(input_ppm, input_block, seconds, settle, stall, true)
+    /// `false` runs the one-device path (no resampler) instead.
+    follow: bool,
 }
 
-/// [`simulate_drift`]; `follow: false` runs the one-device path (no resampler) instead.
-fn simulate(
-    input_ppm: f64,
-    input_block: usize,
-    seconds: f64,
-    settle: f64,
-    stall: Option<Stall>,
-    follow: bool,
-) -> Settled {
+impl Default for Sim {
+    fn default() -> Self {
+        Self {
+            input_ppm: 0.0,
+            output_ppm: 0.0,
+            input_block: 128,
+            seconds: 180.0,
+            settle: 30.0,
+            stall: None,
+            follow: true,
+        }
+    }
+}
+
+impl Sim {
+    /// The input clock against the output clock, ppm.
+    fn relative_ppm(&self) -> f64 {
+        ((1.0 + self.input_ppm * 1e-6) / (1.0 + self.output_ppm * 1e-6) - 1.0) * 1e6
+    }
+}
+
+/// Runs `sim` and returns what happened after it settled.
+fn simulate(sim: Sim) -> Settled {
+    let Sim {
+        input_block,
+        seconds,
+        settle,
+        stall,
+        ..
+    } = sim;
     const OUT_BLOCK: usize = 128;
     let epoch = Instant::now();
-    let (mut capture, mut playback, _control, counters) = pair_at(2, 2, follow.then_some(epoch));
+    let (mut capture, mut playback, _control, counters) =
+        pair_at(2, 2, sim.follow.then_some(epoch));
     counters
         .input_buffer_frames
         .store(input_block, Ordering::Relaxed);
-    let input_rate = 48_000.0 * (1.0 + input_ppm * 1e-6);
+    let input_rate = 48_000.0 * (1.0 + sim.input_ppm * 1e-6);
+    let output_rate = 48_000.0 * (1.0 + sim.output_ppm * 1e-6);
     let at = |t: f64| epoch + Duration::from_secs_f64(t);
     let mut seed = 0x5eed_u64;
     let mut jitter = move || {
@@ -229,7 +257,7 @@ fn simulate(
     loop {
         // Each callback runs when its device's block is complete (input) or due (output).
         let next_in = (in_frames + input_block) as f64 / input_rate;
-        let next_out = (out_blocks * OUT_BLOCK) as f64 / 48_000.0;
+        let next_out = (out_blocks * OUT_BLOCK) as f64 / output_rate;
         if next_out > seconds {
             break;
         }
@@ -268,6 +296,8 @@ fn simulate(
         let base = *baseline.get_or_insert(now);
         (settled.trims, settled.pads, settled.dropped) =
             (now[0] - base[0], now[1] - base[1], now[2] - base[2]);
+        let ratio_ppm = f64::from_bits(load(&counters.input_ratio_ppm));
+        settled.ratio_ppm_max = settled.ratio_ppm_max.max(ratio_ppm.abs());
         let fill = load(&counters.input_fill_frames);
         settled.fill_min = if settled.frames == 0 {
             fill
@@ -294,8 +324,10 @@ fn simulate(
 
 /// After settling: no gross events, the skew known, the fill near its target and the tone
 /// clean and on the output clock.
-fn assert_followed(s: &Settled, ppm: f64, input_block: usize) {
-    let context = format!("{ppm} ppm, {input_block}-frame input: {s:?}");
+fn assert_followed(sim: Sim) {
+    let s = simulate(sim);
+    let (ppm, input_block) = (sim.relative_ppm(), sim.input_block);
+    let context = format!("{sim:?}: {s:?}");
     assert_eq!((s.trims, s.pads, s.dropped), (0, 0, 0), "{context}");
     assert!((s.clock_ppm - ppm).abs() < 10.0, "{context}");
     // One input buffer + 24 frames (0.5 ms) is the target for the fill minimum.
@@ -306,7 +338,7 @@ fn assert_followed(s: &Settled, ppm: f64, input_block: usize) {
     );
     // A 440 Hz sine at 0.5 moves at most 0.029 per sample; a trim or pad jumps further.
     assert!(s.max_step < 0.031, "{context}");
-    let expected = 440.0 * s.frames as f64 / 48_000.0;
+    let expected = 440.0 * s.frames as f64 / (48_000.0 * (1.0 + sim.output_ppm * 1e-6));
     assert!(
         (s.crossings as f64 - expected).abs() <= 2.0,
         "{context}, expected {expected} crossings"
@@ -318,9 +350,21 @@ fn assert_followed(s: &Settled, ppm: f64, input_block: usize) {
 /// tone comes out at 440 Hz on the output clock without a discontinuity.
 #[test]
 fn a_drifting_input_clock_is_followed_without_trims_or_pads() {
-    for (ppm, input_block) in [(300.0, 128), (-300.0, 128), (300.0, 96), (-300.0, 240)] {
-        let s = simulate_drift(ppm, input_block, 180.0, 30.0, None);
-        assert_followed(&s, ppm, input_block);
+    for (input_ppm, output_ppm, input_block) in [
+        (300.0, 0.0, 128),
+        (-300.0, 0.0, 128),
+        (300.0, 0.0, 96),
+        (-300.0, 0.0, 240),
+        // Both off the monotonic clock, 300 ppm apart.
+        (120.0, -180.0, 128),
+        (-250.0, 50.0, 192),
+    ] {
+        assert_followed(Sim {
+            input_ppm,
+            output_ppm,
+            input_block,
+            ..Sim::default()
+        });
     }
 }
 
@@ -329,23 +373,54 @@ fn a_drifting_input_clock_is_followed_without_trims_or_pads() {
 #[test]
 fn after_a_stall_the_clock_is_followed_again() {
     for input in [true, false] {
-        let stall = Stall {
-            input,
-            from: 40.0,
-            secs: 0.2,
+        let sim = Sim {
+            input_ppm: -300.0,
+            seconds: 150.0,
+            settle: 80.0,
+            stall: Some(Stall {
+                input,
+                from: 40.0,
+                secs: 0.2,
+            }),
+            ..Sim::default()
         };
-        let s = simulate_drift(-300.0, 128, 150.0, 80.0, Some(stall));
-        assert!(s.all_trims + s.all_pads > 0, "{stall:?}: {s:?}");
-        assert_followed(&s, -300.0, 128);
+        let s = simulate(sim);
+        assert!(s.all_trims + s.all_pads > 0, "{sim:?}: {s:?}");
+        assert_followed(sim);
     }
 }
 
 /// Without drift the ratio stays at 1 (within the estimate's noise).
 #[test]
 fn matching_clocks_keep_the_ratio_at_one() {
-    let s = simulate_drift(0.0, 128, 60.0, 20.0, None);
+    let s = simulate(Sim {
+        seconds: 60.0,
+        settle: 20.0,
+        ..Sim::default()
+    });
     assert_eq!((s.trims, s.pads, s.dropped), (0, 0, 0), "{s:?}");
-    assert!(s.clock_ppm.abs() < 10.0, "{s:?}");
+    assert!(s.clock_ppm.abs() < 1.0, "{s:?}");
+    assert!(s.ratio_ppm_max < 1.0, "{s:?}");
+}
+
+/// Measurement, not a test (run with `--ignored --nocapture`): output-callback time with and
+/// without the input resampler, 128-frame blocks, stereo, engine at unity monitor.
+#[test]
+#[ignore = "measurement: prints timings"]
+fn measure_callback_cost() {
+    for follow in [false, true] {
+        let s = simulate(Sim {
+            input_ppm: 300.0,
+            seconds: 60.0,
+            follow,
+            ..Sim::default()
+        });
+        let per = s.playback_time / s.playback_callbacks.max(1);
+        println!(
+            "resampler={follow}: {per:?} per 128-frame output callback ({} callbacks)",
+            s.playback_callbacks
+        );
+    }
 }
 
 /// A backlog no gentle correction would drain soon (a stalled output, a restarted input) is
@@ -373,19 +448,4 @@ fn gross_backlogs_are_trimmed_and_a_dry_input_is_padded() {
     }
     assert!(counters.input_pads.load(Ordering::Relaxed) > 0);
     assert!(out.iter().all(|&x| x == 0.0));
-}
-
-/// Measurement, not a test (run with `--ignored --nocapture`): output-callback time with and
-/// without the input resampler, 128-frame blocks, stereo, engine at unity monitor.
-#[test]
-#[ignore = "measurement: prints timings"]
-fn measure_callback_cost() {
-    for follow in [false, true] {
-        let s = simulate(300.0, 128, 60.0, 0.0, None, follow);
-        let per = s.playback_time / s.playback_callbacks.max(1);
-        println!(
-            "resampler={follow}: {per:?} per 128-frame output callback ({} callbacks)",
-            s.playback_callbacks
-        );
-    }
 }
