@@ -14,8 +14,9 @@
 //! - **Feedback**: the input's fill level — frames in the ring and in the resampler, plus the
 //!   frames captured since the last input callback (so the input's bursts do not show up as a
 //!   staircase) — is measured at every output callback; its minimum over a quarter second is
-//!   steered to one input buffer plus a 0.5 ms margin with a slow proportional correction. The
-//!   minimum is what matters: it is the moment just before an input burst.
+//!   steered to one input buffer plus a 0.5 ms margin with a slow proportional correction that
+//!   ignores errors within ±0.25 ms (callback jitter). The minimum is what matters: it is the
+//!   moment just before an input burst.
 //! - The ratio is clamped to ±1000 ppm. Only gross events — a stall, a restarted device, the
 //!   start — trim the backlog or play silence, and those are counted separately.
 //!
@@ -39,6 +40,9 @@ const MAX_DEVIATION: f64 = 1_000e-6;
 const MAX_CORRECTION: f64 = 500e-6;
 /// Feedback time constant: a fill error of `e` seconds asks for a ratio change of `e / this`.
 const CORRECTION_SECS: f64 = 2.0;
+/// Fill errors within this many seconds are callback jitter, not drift: no correction, so
+/// matching clocks keep the ratio at exactly the feed-forward's.
+const DEADBAND_SECS: f64 = 0.25e-3;
 /// Feedback window, seconds: spans many input and output callbacks.
 const WINDOW_SECS: f64 = 0.25;
 /// Frames kept beyond one input buffer at the fill minimum, seconds: absorbs callback jitter.
@@ -222,7 +226,8 @@ impl ClockFollower {
             self.window_frames += frames as f64;
             if self.window_frames >= WINDOW_SECS * self.rate {
                 let error = (self.window_min - target) / self.rate;
-                self.correction = (error / CORRECTION_SECS).clamp(-MAX_CORRECTION, MAX_CORRECTION);
+                let beyond = error.signum() * (error.abs() - DEADBAND_SECS).max(0.0);
+                self.correction = (beyond / CORRECTION_SECS).clamp(-MAX_CORRECTION, MAX_CORRECTION);
                 c.input_fill_frames
                     .store(self.window_min.max(0.0) as u64, Ordering::Relaxed);
                 self.window_min = f64::INFINITY;

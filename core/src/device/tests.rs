@@ -186,7 +186,7 @@ impl Stall {
 /// Two devices in simulated time: the output plays 128-frame blocks at 48 kHz × (1 +
 /// `output_ppm`), the input captures `input_block`-frame blocks of a 440 Hz tone (0.5) at
 /// 48 kHz × (1 + `input_ppm`), both against the monotonic clock; each callback runs up to
-/// 0.3 ms late (seeded).
+/// `jitter` seconds late (seeded).
 #[derive(Debug, Clone, Copy)]
 struct Sim {
     input_ppm: f64,
@@ -198,6 +198,7 @@ struct Sim {
     stall: Option<Stall>,
     /// `false` runs the one-device path (no resampler) instead.
     follow: bool,
+    jitter: f64,
 }
 
 impl Default for Sim {
@@ -210,6 +211,7 @@ impl Default for Sim {
             settle: 30.0,
             stall: None,
             follow: true,
+            jitter: 0.3e-3,
         }
     }
 }
@@ -245,7 +247,7 @@ fn simulate(sim: Sim) -> Settled {
         seed = seed
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        (seed >> 11) as f64 / (1u64 << 53) as f64 * 0.3e-3
+        (seed >> 11) as f64 / (1u64 << 53) as f64 * sim.jitter
     };
 
     let (mut in_frames, mut out_blocks) = (0usize, 0usize);
@@ -254,6 +256,8 @@ fn simulate(sim: Sim) -> Settled {
     let mut settled = Settled::default();
     let mut baseline = None;
     let mut previous: Option<f32> = None;
+    // The lateness of the next input and output callbacks: they run in the order they happen.
+    let (mut in_late, mut out_late) = (jitter(), jitter());
     loop {
         // Each callback runs when its device's block is complete (input) or due (output).
         let next_in = (in_frames + input_block) as f64 / input_rate;
@@ -261,7 +265,7 @@ fn simulate(sim: Sim) -> Settled {
         if next_out > seconds {
             break;
         }
-        if next_in <= next_out {
+        if next_in + in_late <= next_out + out_late {
             if Stall::covers(stall, true, next_in) {
                 in_frames += input_block;
                 continue;
@@ -272,7 +276,8 @@ fn simulate(sim: Sim) -> Settled {
                 frame.fill(x);
             }
             in_frames += input_block;
-            capture.run_at(&input, at(next_in + jitter()));
+            capture.run_at(&input, at(next_in + in_late));
+            in_late = jitter();
             continue;
         }
         if Stall::covers(stall, false, next_out) {
@@ -280,7 +285,8 @@ fn simulate(sim: Sim) -> Settled {
             continue;
         }
         let started = Instant::now();
-        playback.run_at(&mut output, at(next_out + jitter()), Duration::ZERO);
+        playback.run_at(&mut output, at(next_out + out_late), Duration::ZERO);
+        out_late = jitter();
         settled.playback_time += started.elapsed();
         settled.playback_callbacks += 1;
         out_blocks += 1;
@@ -330,10 +336,12 @@ fn assert_followed(sim: Sim) {
     let context = format!("{sim:?}: {s:?}");
     assert_eq!((s.trims, s.pads, s.dropped), (0, 0, 0), "{context}");
     assert!((s.clock_ppm - ppm).abs() < 10.0, "{context}");
-    // One input buffer + 24 frames (0.5 ms) is the target for the fill minimum.
+    // One input buffer + 24 frames (0.5 ms) is the target for the fill minimum; the measured
+    // minimum moves with the callbacks' lateness.
     let target = input_block as u64 + 24;
+    let tolerance = 16 + (sim.jitter * 48_000.0) as u64 / 2;
     assert!(
-        s.fill_min + 16 >= target && s.fill_max <= target + 16,
+        s.fill_min + tolerance >= target && s.fill_max <= target + tolerance,
         "{context}"
     );
     // A 440 Hz sine at 0.5 moves at most 0.029 per sample; a trim or pad jumps further.
@@ -368,6 +376,18 @@ fn a_drifting_input_clock_is_followed_without_trims_or_pads() {
     }
 }
 
+/// A loaded machine: every callback up to 2 ms late (most of a 128-frame block).
+#[test]
+fn late_callbacks_do_not_break_the_follower() {
+    for input_ppm in [300.0, -300.0] {
+        assert_followed(Sim {
+            input_ppm,
+            jitter: 2e-3,
+            ..Sim::default()
+        });
+    }
+}
+
 /// A stalled input and a stalled output (200 ms each) are gross events: trimmed or padded,
 /// counted; the clock estimate restarts and 40 s later everything is followed again.
 #[test]
@@ -390,7 +410,8 @@ fn after_a_stall_the_clock_is_followed_again() {
     }
 }
 
-/// Without drift the ratio stays at 1 (within the estimate's noise).
+/// Without drift the ratio stays at 1 (within the estimate's noise and the feedback's last
+/// correction of the fill).
 #[test]
 fn matching_clocks_keep_the_ratio_at_one() {
     let s = simulate(Sim {
@@ -400,7 +421,7 @@ fn matching_clocks_keep_the_ratio_at_one() {
     });
     assert_eq!((s.trims, s.pads, s.dropped), (0, 0, 0), "{s:?}");
     assert!(s.clock_ppm.abs() < 1.0, "{s:?}");
-    assert!(s.ratio_ppm_max < 1.0, "{s:?}");
+    assert!(s.ratio_ppm_max < 5.0, "{s:?}");
 }
 
 /// Measurement, not a test (run with `--ignored --nocapture`): output-callback time with and
