@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use cpal::FromSample;
 
+use super::clock::{CaptureClock, ClockFollower};
 use crate::engine::Engine;
 
 /// Counters the callbacks bump and the non-RT side reads (see [`super::DeviceStats`]).
@@ -32,6 +33,21 @@ pub(super) struct Counters {
     /// once the input stream's granted buffer is known. Bounds the capture latency when the
     /// input and output devices' clocks drift apart.
     pub(super) max_input_backlog: AtomicUsize,
+    /// The input stream's granted buffer, frames: the clock follower keeps one queued.
+    pub(super) input_buffer_frames: AtomicUsize,
+    /// The input clock's skew against the monotonic clock (`f64` bits; 0 until estimated).
+    pub(super) input_skew: AtomicU64,
+    /// When the input callback last delivered, ns since the callbacks' epoch; 0 before.
+    pub(super) input_last_ns: AtomicU64,
+    /// Input clock against output clock, ppm (`f64` bits; positive: the input runs faster).
+    pub(super) input_clock_ppm: AtomicU64,
+    /// The resampler's consumption ratio minus 1, ppm (`f64` bits).
+    pub(super) input_ratio_ppm: AtomicU64,
+    /// Smallest input fill beyond the current block over the last feedback window, frames.
+    pub(super) input_fill_frames: AtomicU64,
+    /// Gross events: backlog trims (a stall, a restart) and blocks padded with silence.
+    pub(super) input_trims: AtomicU64,
+    pub(super) input_pads: AtomicU64,
 }
 
 /// Output latency beyond this is taken as a host's clock glitch and capped.
@@ -48,6 +64,7 @@ pub(super) struct CaptureCallback {
     /// Channels kept in the ring (1 or 2).
     kept: usize,
     counters: Arc<Counters>,
+    clock: CaptureClock,
 }
 
 impl CaptureCallback {
@@ -56,6 +73,7 @@ impl CaptureCallback {
         device_channels: usize,
         kept: usize,
         counters: Arc<Counters>,
+        clock: CaptureClock,
     ) -> Self {
         let device_channels = device_channels.max(1);
         Self {
@@ -63,6 +81,7 @@ impl CaptureCallback {
             device_channels,
             kept: kept.clamp(1, 2).min(device_channels),
             counters,
+            clock,
         }
     }
 
@@ -72,10 +91,19 @@ impl CaptureCallback {
         T: Copy,
         f32: FromSample<T>,
     {
-        assert_no_alloc::assert_no_alloc(|| self.capture(data));
+        self.run_at(data, Instant::now());
     }
 
-    fn capture<T>(&mut self, data: &[T])
+    /// [`CaptureCallback::run`] at a given time (tests simulate the device clock).
+    pub(super) fn run_at<T>(&mut self, data: &[T], now: Instant)
+    where
+        T: Copy,
+        f32: FromSample<T>,
+    {
+        assert_no_alloc::assert_no_alloc(|| self.capture(data, now));
+    }
+
+    fn capture<T>(&mut self, data: &[T], now: Instant)
     where
         T: Copy,
         f32: FromSample<T>,
@@ -95,6 +123,7 @@ impl CaptureCallback {
             chunk.commit_all();
         }
         let c = &self.counters;
+        self.clock.delivered(now, frames, c);
         c.input_callbacks.fetch_add(1, Ordering::Relaxed);
         c.input_frames.fetch_add(frames as u64, Ordering::Relaxed);
         if n < frames {
@@ -109,8 +138,18 @@ impl CaptureCallback {
 /// down with its callback.
 pub(super) struct Attach {
     pub(super) engine: Engine,
-    /// The capture ring and its channel count; `None` runs without an input device.
-    pub(super) input: Option<(rtrb::Consumer<f32>, usize)>,
+    /// `None` runs without an input device.
+    pub(super) input: Option<Input>,
+}
+
+/// The capture side as the playback half sees it.
+pub(super) struct Input {
+    /// Captured frames, interleaved.
+    pub(super) ring: rtrb::Consumer<f32>,
+    /// Channels per frame in the ring (1 or 2).
+    pub(super) kept: usize,
+    /// Resamples to the output clock; `None` when both streams share one device (one clock).
+    pub(super) follower: Option<ClockFollower>,
 }
 
 /// The output stream's half: owns the engine's audio-thread half once attached.
@@ -159,10 +198,18 @@ impl PlaybackCallback {
     where
         T: Copy + FromSample<f32>,
     {
-        assert_no_alloc::assert_no_alloc(|| self.play(data, latency));
+        self.run_at(data, Instant::now(), latency);
     }
 
-    fn play<T>(&mut self, data: &mut [T], latency: Duration)
+    /// [`PlaybackCallback::run`] at a given time (tests simulate the device clock).
+    pub(super) fn run_at<T>(&mut self, data: &mut [T], now: Instant, latency: Duration)
+    where
+        T: Copy + FromSample<f32>,
+    {
+        assert_no_alloc::assert_no_alloc(|| self.play(data, now, latency));
+    }
+
+    fn play<T>(&mut self, data: &mut [T], now: Instant, latency: Duration)
     where
         T: Copy + FromSample<f32>,
     {
@@ -176,9 +223,16 @@ impl PlaybackCallback {
             return;
         };
         // A host's timestamps are input too: a wild value must not overflow `Instant`.
-        let now = Instant::now();
         let start = now.checked_add(latency.min(MAX_LATENCY)).unwrap_or(now);
-        trim_backlog(&mut attached.input, frames, &self.counters);
+        match &mut attached.input {
+            Some(Input {
+                ring,
+                follower: Some(follower),
+                ..
+            }) => follower.begin(ring, frames, now, &self.counters),
+            Some(input) => trim_backlog(input, frames, &self.counters),
+            None => {}
+        }
         let mut done = 0;
         while done < frames {
             let n = (frames - done).min(self.chunk);
@@ -208,35 +262,45 @@ impl PlaybackCallback {
     }
 }
 
-/// Drops input queued beyond what this callback needs plus the allowed backlog, so a faster
-/// input clock cannot grow the capture latency without bound.
-fn trim_backlog(input: &mut Option<(rtrb::Consumer<f32>, usize)>, frames: usize, c: &Counters) {
-    let Some((ring, kept)) = input.as_mut() else {
-        return;
-    };
-    let queued = ring.slots() / *kept;
+/// One device (one clock): drops input queued beyond what this callback needs plus the allowed
+/// backlog, so a stall or a restart cannot grow the capture latency. Counted as a trim.
+fn trim_backlog(input: &mut Input, frames: usize, c: &Counters) {
+    let (ring, kept) = (&mut input.ring, input.kept);
+    let queued = ring.slots() / kept;
     let allowed = frames + c.max_input_backlog.load(Ordering::Relaxed);
     if queued > allowed {
         let excess = queued - allowed;
-        if let Ok(chunk) = ring.read_chunk(excess * *kept) {
+        if let Ok(chunk) = ring.read_chunk(excess * kept) {
             chunk.commit_all();
         }
+        c.input_trims.fetch_add(1, Ordering::Relaxed);
         c.input_dropped_frames
             .fetch_add(excess as u64, Ordering::Relaxed);
     }
 }
 
+/// Fills `n` frames of `planar` from the capture side: resampled to the output clock when the
+/// devices differ, straight from the ring when they are one.
+fn read_input(input: &mut Option<Input>, planar: &mut [Box<[f32]>; 2], n: usize, c: &Counters) {
+    match input {
+        None => {}
+        Some(Input {
+            ring,
+            follower: Some(follower),
+            ..
+        }) => follower.read(ring, planar, n, c),
+        Some(Input { ring, kept, .. }) => read_direct(ring, *kept, planar, n, c),
+    }
+}
+
 /// De-interleaves `n` captured frames into `planar`, padding what is missing with silence.
-fn read_input(
-    input: &mut Option<(rtrb::Consumer<f32>, usize)>,
+fn read_direct(
+    ring: &mut rtrb::Consumer<f32>,
+    kept: usize,
     planar: &mut [Box<[f32]>; 2],
     n: usize,
     c: &Counters,
 ) {
-    let Some((ring, kept)) = input.as_mut() else {
-        return;
-    };
-    let kept = *kept;
     let available = (ring.slots() / kept).min(n);
     if let Ok(chunk) = ring.read_chunk(available * kept) {
         let (a, b) = chunk.as_slices();
@@ -252,6 +316,7 @@ fn read_input(
         channel[available..n].fill(0.0);
     }
     if available < n {
+        c.input_pads.fetch_add(1, Ordering::Relaxed);
         c.input_underrun_frames
             .fetch_add((n - available) as u64, Ordering::Relaxed);
     }
@@ -269,9 +334,9 @@ fn process(
     let [in_l, in_r] = planar_in;
     let [out_l, out_r] = planar_out;
     let stereo_in: [&[f32]; 2] = [&in_l[..n], &in_r[..n]];
-    let inputs: &[&[f32]] = match attached.input {
+    let inputs: &[&[f32]] = match &attached.input {
         None => &[],
-        Some((_, 1)) => &stereo_in[..1],
+        Some(Input { kept: 1, .. }) => &stereo_in[..1],
         Some(_) => &stereo_in,
     };
     let engine = &mut attached.engine;

@@ -423,8 +423,17 @@ mod sound_card {
         drop(streams);
         println!(
             "done device output_callbacks={} input_callbacks={} input_underrun_frames={} \
-             input_dropped_frames={}",
-            s.output_callbacks, s.input_callbacks, s.input_underrun_frames, s.input_dropped_frames
+             input_dropped_frames={} input_clock_ppm={:.1} input_ratio_ppm={:.1} \
+             input_fill_frames={} input_trims={} input_pads={}",
+            s.output_callbacks,
+            s.input_callbacks,
+            s.input_underrun_frames,
+            s.input_dropped_frames,
+            s.input_clock_ppm,
+            s.input_ratio_ppm,
+            s.input_fill_frames,
+            s.input_trims,
+            s.input_pads,
         );
     }
 }
