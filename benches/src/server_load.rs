@@ -343,6 +343,7 @@ async fn open_and_join(
         invite: None,
         client: ClientKind::Native,
         frame_sizes: vec![FrameSize::Ms2_5],
+        resume: None,
     });
     ws.send(Message::text(join.encode()))
         .await

@@ -177,13 +177,21 @@ fn two_jams_hear_each_other_through_leave_rejoin_and_a_server_restart() {
     let a_id_for_b2 = b2.wait_heard(0, &[]);
 
     // The server restarts on the same port and database: both rejoin (with new ids) and
-    // renegotiate.
+    // renegotiate. They ask to resume their seats, but the new process holds none: the rejoin
+    // is fresh (`resumed=false`).
     let addr = server.addr.clone();
     let (a_mark, b_mark) = (a.lines().len(), b2.lines().len());
     drop(server);
     let server = start_server(&binary, &db, &addr);
-    let rejoined =
-        |l: &str| (l.starts_with("joined") && field(l, "rejoined") == Some("true")).then_some(());
+    let rejoined = |l: &str| {
+        (l.starts_with("joined") && field(l, "rejoined") == Some("true")).then(|| {
+            assert_eq!(
+                field(l, "resumed"),
+                Some("false"),
+                "a restarted server: {l}"
+            );
+        })
+    };
     let (a_rejoin, ()) = wait(a.lines(), a_mark, "A to rejoin", rejoined);
     let (b_rejoin, ()) = wait(b2.lines(), b_mark, "B2 to rejoin", rejoined);
     // Each rejoin went with a fresh access token from the refresh endpoint.

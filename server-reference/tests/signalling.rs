@@ -18,8 +18,8 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 use tutti_core::protocol::{
-    Auth, ClientKind, ClientMessage, ErrorCode, FrameSize, IceCandidate, Join, PeerId, RoomId,
-    ServerMessage, Welcome,
+    Auth, ClientKind, ClientMessage, ErrorCode, FrameSize, IceCandidate, Join, PeerId, Resume,
+    RoomId, ServerMessage, Welcome,
 };
 use tutti_server::lobby::LobbyEvent;
 use tutti_server::{AppState, Config, app};
@@ -80,6 +80,19 @@ impl Server {
     async fn metrics(&self) -> String {
         self.app.get("/metrics").await.text
     }
+
+    /// Waits until the relay has finished with closed connections: `want` are still open. (The
+    /// gauge drops after the seat was released or detached, so what follows sees that state.)
+    async fn await_connections(&self, want: u32) {
+        let line = format!("tutti_signal_connections {want}\n");
+        tokio::time::timeout(WAIT, async {
+            while !self.metrics().await.contains(&line) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("connections closed in time");
+    }
 }
 
 struct Client {
@@ -105,7 +118,31 @@ fn join_message(room: &str, auth: Auth, invite: Option<&str>) -> ClientMessage {
         invite: invite.map(str::to_owned),
         client: ClientKind::Native,
         frame_sizes: vec![FrameSize::Ms2_5, FrameSize::Ms5],
+        resume: None,
     })
+}
+
+/// A join that asks for the seat `welcome` gave (its peer id and resume token).
+fn resume_message(room: &str, auth: Auth, welcome: &Welcome) -> ClientMessage {
+    resume_with(room, auth, &welcome.peer_id, welcome_token(welcome))
+}
+
+fn resume_with(room: &str, auth: Auth, peer_id: &PeerId, token: &str) -> ClientMessage {
+    let ClientMessage::Join(mut join) = join_message(room, auth, None) else {
+        unreachable!("join_message builds a join");
+    };
+    join.resume = Some(Resume {
+        peer_id: peer_id.clone(),
+        token: token.to_owned(),
+    });
+    ClientMessage::Join(join)
+}
+
+fn welcome_token(welcome: &Welcome) -> &str {
+    welcome
+        .resume_token
+        .as_deref()
+        .expect("the relay hands out resume tokens")
 }
 
 /// What ended a wait for the next message.
@@ -367,7 +404,8 @@ async fn join_presence_relay_and_chat() {
 
 #[tokio::test]
 async fn full_room_refuses_politely() {
-    let s = server(|_| {}).await;
+    // No resume grace: a dropped connection gives its seat up at once.
+    let s = server(|c| c.signalling.signal_resume_grace_ms = 0).await;
     let owner = s.app.sign_up("owner@example.org").await;
     let room = s.room(&owner, "public", 2).await;
     let mut clients = Vec::new();
@@ -641,7 +679,12 @@ async fn await_occupancy(
 
 #[tokio::test]
 async fn disconnect_cleans_up_and_the_lobby_follows_occupancy() {
-    let s = server(|c| c.signalling.allow_anonymous_signalling = true).await;
+    let s = server(|c| {
+        c.signalling.allow_anonymous_signalling = true;
+        // No resume grace: a dropped connection gives its seat up at once.
+        c.signalling.signal_resume_grace_ms = 0;
+    })
+    .await;
     let owner = s.app.sign_up("owner@example.org").await;
     let room = s.room(&owner, "public", 4).await;
     let mut lobby = s.app.state.lobby.subscribe();
@@ -783,4 +826,225 @@ async fn plain_http_on_the_signal_route_gets_a_json_error() {
     let r = s.app.get("/signal").await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.body["code"], "bad_request");
+}
+
+/// Sends a join that should resume, and returns the welcome.
+async fn rejoin(c: &mut Client, message: &ClientMessage) -> Welcome {
+    c.send(message).await;
+    match c.recv().await {
+        ServerMessage::Welcome(w) => w,
+        other => panic!("expected welcome, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_connection_resumes_its_seat_unnoticed() {
+    let s = server(|c| c.signalling.allow_anonymous_signalling = true).await;
+    let owner = s.app.sign_up("owner@example.org").await;
+    let room = s.room(&owner, "public", 2).await;
+    let mut a = s.client().await;
+    let wa = a.join(&room, anonymous("Ada"), None).await;
+    let mut b = s.client().await;
+    let wb = b.join(&room, anonymous("Bo"), None).await;
+    assert!(!wb.resumed);
+    assert_ne!(welcome_token(&wa), welcome_token(&wb));
+    assert!(matches!(a.recv().await, ServerMessage::PeerJoined { .. }));
+
+    // B's connection drops without a close handshake: A hears nothing, the seat is held.
+    drop(b);
+    s.await_connections(1).await;
+    a.expect_nothing_pending().await;
+    assert_eq!(s.app.state.signalling.occupancy(&room), 2);
+    // What A sends B meanwhile is held for it; presence is not.
+    let offer = ClientMessage::Offer {
+        to: peer(&wb.peer_id),
+        sdp: "v=0 held".into(),
+    };
+    a.send(&offer).await;
+    a.send(&ClientMessage::Chat {
+        text: "back soon?".into(),
+    })
+    .await;
+    // A full room still takes the resuming peer: same id, the room as it is, then the held
+    // messages in order.
+    let mut b = s.client().await;
+    let again = rejoin(&mut b, &resume_message(&room, anonymous("Bo"), &wb)).await;
+    assert!(again.resumed);
+    assert_eq!(again.peer_id, wb.peer_id);
+    assert_eq!(again.resume_token, wb.resume_token);
+    assert_eq!(again.room.peers.len(), 2);
+    assert_eq!(
+        b.recv().await,
+        ServerMessage::Offer {
+            from: peer(&wa.peer_id),
+            sdp: "v=0 held".into()
+        }
+    );
+    assert!(matches!(b.recv().await, ServerMessage::Chat { .. }));
+    b.expect_nothing_pending().await;
+    // A saw no leave or join, and the link between them works both ways under the same ids.
+    a.expect_nothing_pending().await;
+    b.send(&ClientMessage::Answer {
+        to: peer(&wa.peer_id),
+        sdp: "v=0 answer".into(),
+    })
+    .await;
+    assert_eq!(
+        a.recv().await,
+        ServerMessage::Answer {
+            from: peer(&wb.peer_id),
+            sdp: "v=0 answer".into()
+        }
+    );
+    assert_eq!(s.app.state.signalling.occupancy(&room), 2);
+    let metrics = s.metrics().await;
+    assert!(
+        metrics.contains("tutti_signal_resumes_total 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("tutti_signal_joins_total 2"), "{metrics}");
+    assert!(metrics.contains("tutti_signal_peers 2"), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_ghost_connection_is_replaced_at_once() {
+    let s = server(|_| {}).await;
+    let owner = s.app.sign_up("owner@example.org").await;
+    let ada = s.app.sign_up("ada@example.org").await;
+    let bo = s.app.sign_up("bo@example.org").await;
+    let room = s.room(&owner, "public", 2).await;
+    let mut a = s.client().await;
+    a.join(&room, token(&ada), None).await;
+    let mut ghost = s.client().await;
+    let wb = ghost.join(&room, token(&bo), None).await;
+    assert!(matches!(a.recv().await, ServerMessage::PeerJoined { .. }));
+    // B reconnects while the relay still holds its old connection (the network changed and the
+    // old one has not timed out yet). The room is full; the resume is taken all the same.
+    let mut b = s.client().await;
+    let again = rejoin(&mut b, &resume_message(&room, token(&bo), &wb)).await;
+    assert!(again.resumed);
+    assert_eq!(again.peer_id, wb.peer_id);
+    // The ghost is closed at once, not after the idle timeout.
+    assert!(matches!(ghost.next().await, Next::Closed));
+    s.await_connections(2).await;
+    a.expect_nothing_pending().await;
+    b.send(&ClientMessage::Chat {
+        text: "new network".into(),
+    })
+    .await;
+    assert_eq!(
+        a.recv().await,
+        ServerMessage::Chat {
+            from: peer(&wb.peer_id),
+            text: "new network".into()
+        }
+    );
+    // Capacity still counts two.
+    let late = s.app.sign_up("late@example.org").await;
+    let mut c = s.client().await;
+    c.send(&join_message(&room, token(&late), None)).await;
+    c.expect_refusal(ErrorCode::RoomFull).await;
+    assert_eq!(s.app.state.signalling.occupancy(&room), 2);
+}
+
+#[tokio::test]
+async fn a_resume_that_does_not_match_joins_afresh() {
+    let s = server(|_| {}).await;
+    let owner = s.app.sign_up("owner@example.org").await;
+    let ada = s.app.sign_up("ada@example.org").await;
+    let bo = s.app.sign_up("bo@example.org").await;
+    let eve = s.app.sign_up("eve@example.org").await;
+    let room = s.room(&owner, "public", 4).await;
+    let other_room = s.room(&owner, "public", 4).await;
+    let mut a = s.client().await;
+    let wa = a.join(&room, token(&ada), None).await;
+    let mut b = s.client().await;
+    let wb = b.join(&room, token(&bo), None).await;
+    assert!(matches!(a.recv().await, ServerMessage::PeerJoined { .. }));
+    drop(b);
+    s.await_connections(1).await;
+
+    // A wrong token, the right token from another account, the right token in another room:
+    // each is a fresh join with a new id (and A sees each newcomer in its room).
+    let attempts = [
+        (room.as_str(), token(&bo), "not-the-token"),
+        (room.as_str(), token(&eve), welcome_token(&wb)),
+        (other_room.as_str(), token(&bo), welcome_token(&wb)),
+    ];
+    let mut fresh = Vec::new();
+    for (target, auth, secret) in attempts {
+        let mut c = s.client().await;
+        let w = rejoin(&mut c, &resume_with(target, auth, &wb.peer_id, secret)).await;
+        assert!(!w.resumed);
+        assert_ne!(w.peer_id, wb.peer_id);
+        assert_ne!(w.peer_id, wa.peer_id);
+        if target == room {
+            match a.recv().await {
+                ServerMessage::PeerJoined { peer } => assert_eq!(peer.id, w.peer_id),
+                other => panic!("expected a join, got {other:?}"),
+            }
+        }
+        fresh.push(c);
+    }
+    // The held seat is untouched by all that: B can still resume it.
+    let mut b = s.client().await;
+    let again = rejoin(&mut b, &resume_message(&room, token(&bo), &wb)).await;
+    assert!(again.resumed);
+    assert_eq!(again.room.peers.len(), 4);
+    a.expect_nothing_pending().await;
+    assert!(s.metrics().await.contains("tutti_signal_resumes_total 1"));
+}
+
+#[tokio::test]
+async fn a_seat_not_resumed_within_the_grace_period_is_released() {
+    let s = server(|c| {
+        c.signalling.allow_anonymous_signalling = true;
+        c.signalling.signal_resume_grace_ms = 100;
+    })
+    .await;
+    let owner = s.app.sign_up("owner@example.org").await;
+    let room = s.room(&owner, "public", 2).await;
+    let mut a = s.client().await;
+    a.join(&room, anonymous("Ada"), None).await;
+    let mut b = s.client().await;
+    let wb = b.join(&room, anonymous("Bo"), None).await;
+    assert!(matches!(a.recv().await, ServerMessage::PeerJoined { .. }));
+    drop(b);
+    // The grace period ends: now the others hear the leave, and the slot is free.
+    assert_eq!(
+        a.recv().await,
+        ServerMessage::PeerLeft {
+            peer_id: peer(&wb.peer_id)
+        }
+    );
+    assert_eq!(s.app.state.signalling.occupancy(&room), 1);
+    // Too late to resume: a fresh join, which A sees as such.
+    let mut b = s.client().await;
+    let again = rejoin(&mut b, &resume_message(&room, anonymous("Bo"), &wb)).await;
+    assert!(!again.resumed);
+    assert_ne!(again.peer_id, wb.peer_id);
+    assert!(matches!(a.recv().await, ServerMessage::PeerJoined { .. }));
+}
+
+#[tokio::test]
+async fn leaving_or_closing_gives_the_seat_up_at_once() {
+    let s = server(|c| c.signalling.allow_anonymous_signalling = true).await;
+    let owner = s.app.sign_up("owner@example.org").await;
+    let room = s.room(&owner, "public", 4).await;
+    let mut a = s.client().await;
+    a.join(&room, anonymous("Ada"), None).await;
+    // A close handshake is a deliberate goodbye, even with the default 45 s grace.
+    let mut b = s.client().await;
+    let wb = b.join(&room, anonymous("Bo"), None).await;
+    assert!(matches!(a.recv().await, ServerMessage::PeerJoined { .. }));
+    b.ws.close(None).await.expect("close");
+    assert_eq!(
+        a.recv().await,
+        ServerMessage::PeerLeft {
+            peer_id: peer(&wb.peer_id)
+        }
+    );
+    let mut b = s.client().await;
+    let again = rejoin(&mut b, &resume_message(&room, anonymous("Bo"), &wb)).await;
+    assert!(!again.resumed, "a seat given up cannot be resumed");
 }

@@ -9,6 +9,14 @@
 //! [`ProtocolError::UnsupportedVersion`], which the server answers with
 //! [`ErrorCode::UnsupportedVersion`].
 //!
+//! # Revisions
+//! Within a version, revisions only add optional fields, so both sides keep talking across
+//! them; [`PROTOCOL_REVISION`] is the newest this build speaks. A field's presence is the
+//! feature flag: a peer learns that the other side supports something from seeing its field.
+//! - 1: the first.
+//! - 2: peer-id resume across a reconnect — `welcome.resume_token`, `welcome.resumed`,
+//!   `join.resume` ([`Resume`]).
+//!
 //! # Untrusted input
 //! Every `decode` function takes bytes straight from the network: it checks the size against
 //! [`MAX_MESSAGE_BYTES`] first, never panics, and returns a [`ProtocolError`] that says what was
@@ -25,6 +33,7 @@
 //!     invite: None,
 //!     client: ClientKind::Native,
 //!     frame_sizes: vec![FrameSize::Ms2_5, FrameSize::Ms5],
+//!     resume: None,
 //! });
 //! let text = join.encode();
 //! assert!(text.starts_with(r#"{"v":1,"type":"join""#));
@@ -42,12 +51,16 @@ use serde::{Deserialize, Serialize};
 
 pub use peer::{ClockPing, ClockPong, PeerMessage};
 pub use signal::{
-    Auth, ClientKind, ClientMessage, IceCandidate, IceServer, Join, PeerInfo, RoomState,
+    Auth, ClientKind, ClientMessage, IceCandidate, IceServer, Join, PeerInfo, Resume, RoomState,
     ServerMessage, Welcome,
 };
 
 /// The protocol version this build speaks; the `"v"` of every message.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The newest revision of [`PROTOCOL_VERSION`] this build speaks (see the module docs). Not on
+/// the wire: revisions are told apart by their optional fields.
+pub const PROTOCOL_REVISION: u32 = 2;
 
 /// Largest message accepted, in bytes: room for an SDP with many candidates, small enough that a
 /// hostile peer cannot make anyone buffer much.

@@ -73,6 +73,28 @@ pub struct Join {
     pub client: ClientKind,
     /// Codec frame sizes this client can send and play, in order of preference.
     pub frame_sizes: Vec<FrameSize>,
+    /// Take back a seat this client held on a connection that dropped (revision 2). See
+    /// [`Resume`]; servers of revision 1 ignore it and seat the client afresh.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume: Option<Resume>,
+}
+
+/// A request to keep one's peer id across a reconnect: the id and the resume token from the
+/// last [`Welcome`] (revision 2).
+///
+/// The server hands the same peer id back, without `peer_left`/`peer_joined` for the others,
+/// when the token matches that peer's seat in the joined room, the join is by the same account
+/// (or anonymous again for an anonymous seat), and the seat is still held: its old connection
+/// is open (it is replaced and closed at once) or dropped less than the server's grace period
+/// ago. Anything else — wrong or expired token, another room or account, a restarted server —
+/// is not an error: the join proceeds as a fresh one with a new id, and [`Welcome::resumed`]
+/// says which happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    /// The id held before the reconnect.
+    pub peer_id: PeerId,
+    /// [`Welcome::resume_token`] of that seat.
+    pub token: String,
 }
 
 /// How a client proves who it is.
@@ -198,6 +220,16 @@ pub struct Welcome {
     /// How often to send [`ClientMessage::Ping`]; the server closes idle connections after a
     /// few missed intervals.
     pub heartbeat_interval_ms: u32,
+    /// A secret that lets this client take its seat back after a dropped connection
+    /// ([`Join::resume`]); absent from servers that cannot (revision 1). It stays the same for
+    /// the seat's lifetime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_token: Option<String>,
+    /// `true` when this welcome answers a [`Join::resume`] that the server honoured: same peer
+    /// id, the others saw no leave or join, and messages addressed to this peer while it was
+    /// away were held and follow this welcome.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub resumed: bool,
 }
 
 /// A room's presence.
@@ -334,6 +366,10 @@ impl Join {
         if let Some(invite) = &self.invite {
             check_token("invite", invite)?;
         }
+        if let Some(resume) = &self.resume {
+            resume.peer_id.validate()?;
+            check_token("resume token", &resume.token)?;
+        }
         check_frame_sizes(&self.frame_sizes)
     }
 }
@@ -349,6 +385,9 @@ impl PeerInfo {
 impl Welcome {
     fn validate(&self) -> Result<(), ProtocolError> {
         self.peer_id.validate()?;
+        if let Some(token) = &self.resume_token {
+            check_token("resume token", token)?;
+        }
         self.room.room.validate()?;
         if self.room.peers.len() > MAX_ROOM_PEERS {
             return Err(invalid("room peers", "too many"));

@@ -88,14 +88,16 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
         option::of(token()),
         client_kind(),
         frame_sizes(),
+        option::of((peer_id(), token()).prop_map(|(peer_id, token)| Resume { peer_id, token })),
     )
-        .prop_map(|(room, auth, invite, client, frame_sizes)| {
+        .prop_map(|(room, auth, invite, client, frame_sizes, resume)| {
             ClientMessage::Join(Join {
                 room,
                 auth,
                 invite,
                 client,
                 frame_sizes,
+                resume,
             })
         });
     prop_oneof![
@@ -128,9 +130,20 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         vec(peer_info(), 0..6),
         vec(ice, 0..4),
         any::<u32>(),
+        option::of(token()),
+        any::<bool>(),
     )
         .prop_map(
-            |(peer_id, room, capacity, peers, ice_servers, heartbeat_interval_ms)| {
+            |(
+                peer_id,
+                room,
+                capacity,
+                peers,
+                ice_servers,
+                heartbeat_interval_ms,
+                resume_token,
+                resumed,
+            )| {
                 ServerMessage::Welcome(Welcome {
                     peer_id,
                     room: RoomState {
@@ -140,6 +153,8 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
                     },
                     ice_servers,
                     heartbeat_interval_ms,
+                    resume_token,
+                    resumed,
                 })
             },
         );
@@ -254,6 +269,7 @@ fn wire_format_is_stable() {
         invite: None,
         client: ClientKind::Browser,
         frame_sizes: vec![FrameSize::Ms10, FrameSize::Ms20],
+        resume: None,
     });
     assert_eq!(
         join.encode(),
@@ -312,6 +328,8 @@ fn limits_are_enforced() {
         r#"{"v":1,"type":"offer","to":"p","sdp":""}"#,
         r#"{"v":1,"type":"join","room":"r","auth":{"kind":"anonymous","display_name":"  "},"client":"native","frame_sizes":[2500]}"#,
         r#"{"v":1,"type":"join","room":"r","auth":{"kind":"anonymous","display_name":"x"},"client":"native","frame_sizes":[]}"#,
+        r#"{"v":1,"type":"join","room":"r","auth":{"kind":"anonymous","display_name":"x"},"client":"native","frame_sizes":[2500],"resume":{"peer_id":"p","token":""}}"#,
+        r#"{"v":1,"type":"join","room":"r","auth":{"kind":"anonymous","display_name":"x"},"client":"native","frame_sizes":[2500],"resume":{"peer_id":"a b","token":"t"}}"#,
     ] {
         let err = ClientMessage::decode(bad.as_bytes()).expect_err(bad);
         assert!(matches!(err, ProtocolError::Invalid { .. }), "{bad}: {err}");
@@ -370,4 +388,47 @@ fn newer_peers_interoperate() {
             message: "?".into()
         }
     );
+}
+
+/// Revision 2 adds optional fields only: revision-1 messages still decode (no resume), and a
+/// revision-1 reader that ignores unknown fields still reads revision-2 ones.
+#[test]
+fn resume_fields_are_optional_both_ways() {
+    let old_join = br#"{"v":1,"type":"join","room":"r","auth":{"kind":"anonymous","display_name":"x"},"client":"native","frame_sizes":[2500]}"#;
+    match ClientMessage::decode(old_join).expect("revision-1 join") {
+        ClientMessage::Join(join) => assert_eq!(join.resume, None),
+        other => panic!("{other:?}"),
+    }
+    let old_welcome = br#"{"v":1,"type":"welcome","peer_id":"p","room":{"room":"r","capacity":2,"peers":[]},"ice_servers":[],"heartbeat_interval_ms":15000}"#;
+    match ServerMessage::decode(old_welcome).expect("revision-1 welcome") {
+        ServerMessage::Welcome(w) => assert_eq!((w.resume_token, w.resumed), (None, false)),
+        other => panic!("{other:?}"),
+    }
+    let welcome = ServerMessage::Welcome(Welcome {
+        peer_id: PeerId::new("p").expect("id"),
+        room: RoomState {
+            room: RoomId::new("r").expect("id"),
+            capacity: 2,
+            peers: vec![],
+        },
+        ice_servers: vec![],
+        heartbeat_interval_ms: 15_000,
+        resume_token: Some("secret".into()),
+        resumed: true,
+    });
+    assert_eq!(
+        welcome.encode(),
+        r#"{"v":1,"type":"welcome","peer_id":"p","room":{"room":"r","capacity":2,"peers":[]},"ice_servers":[],"heartbeat_interval_ms":15000,"resume_token":"secret","resumed":true}"#
+    );
+    /// A revision-1 reader: the same fields without the new ones, unknown fields ignored.
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct WelcomeR1 {
+        peer_id: PeerId,
+        room: RoomState,
+        ice_servers: Vec<IceServer>,
+        heartbeat_interval_ms: u32,
+    }
+    let r1: WelcomeR1 = serde_json::from_str(&welcome.encode()).expect("revision-1 reader");
+    assert_eq!(r1.peer_id.as_str(), "p");
 }

@@ -14,8 +14,7 @@ use super::transport::LinkState;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum SessionEvent {
-    /// The server accepted the join (first time, and again after each reconnect — the server
-    /// then gives a new own id and new ids to the others).
+    /// The server accepted the join (first time, and again after each reconnect).
     Joined {
         /// Our id in the room.
         peer_id: PeerId,
@@ -23,6 +22,10 @@ pub enum SessionEvent {
         room: RoomState,
         /// `true` after a reconnect.
         rejoined: bool,
+        /// `true` when a reconnect kept our peer id (protocol revision 2): the others saw no
+        /// leave or join, and every media link stayed as it was. `false` after a fresh rejoin
+        /// (new id: links are rebuilt) and on the first join.
+        resumed: bool,
     },
     /// Someone entered the room (they will send us an offer).
     PeerJoined(PeerInfo),

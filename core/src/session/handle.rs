@@ -100,6 +100,7 @@ impl Session {
             invite: config.invite.clone(),
             client: config.client,
             frame_sizes: vec![frame_size(frame)],
+            resume: None,
         };
         let join_message = ClientMessage::Join(join.clone());
         // The server would refuse what breaks a limit; say so before connecting.

@@ -2,7 +2,7 @@
 //! connection and one [`PeerLink`] per remote musician (a full mesh), and drives them all from
 //! one `select!` loop. See [`super`] for the task structure, who offers and the pacing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -17,7 +17,7 @@ use crate::codec::FrameDuration;
 use crate::engine::{EngineControl, EngineNetwork, EnginePeer, PeerConfig, Stream};
 use crate::jitter::PayloadFormat;
 use crate::protocol::{
-    self, Auth, ClientMessage, Join, PeerId, PeerInfo, PeerMessage, ServerMessage, Welcome,
+    self, Auth, ClientMessage, Join, PeerId, PeerInfo, PeerMessage, Resume, ServerMessage, Welcome,
 };
 
 use super::backoff::Backoff;
@@ -42,6 +42,9 @@ type Tagged = (PeerId, u64, LinkEvent);
 const MERGED_EVENTS: usize = 4096;
 /// Timers that need no precision: clock pings, heartbeats, join timeouts.
 const HOUSEKEEPING: Duration = Duration::from_millis(100);
+/// Most messages for other peers kept while signalling is down (the oldest go first). Trickled
+/// candidates are the bulk: a few per link and ICE restart, and restarts wait for signalling.
+const OUTBOX_MAX: usize = 1024;
 
 /// Requests from the [`Session`](super::Session) handle.
 #[derive(Debug)]
@@ -86,6 +89,20 @@ struct Signal {
     heartbeat: Duration,
     next_heartbeat: Instant,
     nonce: u32,
+    /// When the server last sent anything (a pong at least every heartbeat while it is there).
+    last_heard: Instant,
+    /// The current seat's resume token (protocol revision 2), sent with the next rejoin.
+    resume_token: Option<String>,
+    /// Offers, answers, candidates and chat written while offline or awaiting the welcome:
+    /// sent after a resumed welcome (the peer ids still hold), dropped after a fresh one.
+    outbox: VecDeque<ClientMessage>,
+}
+
+impl Signal {
+    /// Joined on a live connection: messages for peers can go out.
+    fn online(&self) -> bool {
+        self.conn.is_some() && self.awaiting_welcome.is_none()
+    }
 }
 
 /// The task. Built by [`Session::join`](super::Session::join) after the first welcome.
@@ -141,6 +158,9 @@ impl Mesh {
                 heartbeat: Duration::from_secs(15),
                 next_heartbeat: now,
                 nonce: 0,
+                last_heard: now,
+                resume_token: None,
+                outbox: VecDeque::new(),
             },
             url: parts.url,
             join: parts.join,
@@ -196,6 +216,7 @@ impl Mesh {
     // ---- signalling ------------------------------------------------------------------------
 
     async fn on_incoming(&mut self, incoming: Incoming) {
+        self.signal.last_heard = Instant::now();
         match incoming {
             Incoming::Message(message) => self.on_server_message(message).await,
             Incoming::Malformed(e) => {
@@ -242,16 +263,23 @@ impl Mesh {
         }
     }
 
-    /// Starts (or restarts after a reconnect) membership: the newcomer offers to everyone
-    /// present; links to peers the new room does not list are from before the reconnect.
+    /// Starts (or restarts after a reconnect) membership. Links to peers the room no longer
+    /// lists are dropped (they left while we were away). A resumed seat keeps every other link
+    /// as it is, sends what was written while offline and offers to nobody (peers that arrived
+    /// meanwhile are the newcomers); a fresh one (new id — the others know us as a newcomer)
+    /// rebuilds them all: the newcomer offers to everyone present.
     async fn on_welcome(&mut self, welcome: Welcome, rejoined: bool) {
+        let resumed = rejoined && welcome.resumed && welcome.peer_id == self.self_id;
         self.signal.backoff.reset();
+        self.signal.resume_token = welcome.resume_token.clone();
         self.signal.heartbeat = Duration::from_millis(u64::from(welcome.heartbeat_interval_ms))
             .max(Duration::from_millis(500));
         self.signal.next_heartbeat = Instant::now() + self.signal.heartbeat;
+        self.signal.last_heard = Instant::now();
         self.self_id = welcome.peer_id.clone();
         *lock(&self.shared.local_id) = Some(welcome.peer_id.clone());
         self.ice_servers = welcome.ice_servers.iter().map(convert_ice_server).collect();
+        let before = std::mem::take(&mut self.roster);
         self.roster = welcome
             .room
             .peers
@@ -259,21 +287,52 @@ impl Mesh {
             .filter(|p| p.id != welcome.peer_id)
             .map(|p| (p.id.clone(), p.clone()))
             .collect();
-        let stale: Vec<PeerId> = self
+        let mut stale: Vec<PeerId> = self
             .peers
             .keys()
+            .chain(before.keys())
             .filter(|id| !self.roster.contains_key(*id))
             .cloned()
             .collect();
+        stale.sort();
+        stale.dedup();
         for id in stale {
             self.drop_peer(&id);
             self.emit(SessionEvent::PeerLeft(id));
+        }
+        if rejoined && !resumed {
+            self.signal.outbox.clear();
+            let rebuilt: Vec<PeerId> = self.peers.keys().cloned().collect();
+            for id in rebuilt {
+                self.drop_peer(&id);
+            }
         }
         self.emit(SessionEvent::Joined {
             peer_id: welcome.peer_id.clone(),
             room: welcome.room.clone(),
             rejoined,
+            resumed,
         });
+        if resumed {
+            // Presence is not held for an absent seat: who came meanwhile shows in the room.
+            let arrived: Vec<PeerInfo> = self
+                .roster
+                .values()
+                .filter(|p| !before.contains_key(&p.id))
+                .cloned()
+                .collect();
+            for peer in arrived {
+                self.emit(SessionEvent::PeerJoined(peer));
+            }
+        }
+        while let Some(message) = self.signal.outbox.pop_front() {
+            self.send_signal(&message).await;
+        }
+        if resumed {
+            // Still the older member: whoever arrived meanwhile offers to us (the relay held
+            // it), and offering back would collide.
+            return;
+        }
         let present: Vec<PeerId> = self.roster.keys().cloned().collect();
         for id in present {
             if !self.peers.contains_key(&id) {
@@ -303,12 +362,29 @@ impl Mesh {
         }
     }
 
+    /// Sends `message`. While offline or awaiting the welcome — or if sending fails — a message
+    /// for peers waits in the outbox for the rejoin; anything else (a heartbeat) is moot then.
     async fn send_signal(&mut self, message: &ClientMessage) {
-        let Some(conn) = self.signal.conn.as_mut() else {
-            return; // Offline: the rejoin renegotiates whatever this was about.
+        let sent = match self.signal.conn.as_mut() {
+            Some(conn) if self.signal.awaiting_welcome.is_none() => conn.send(message).await,
+            _ => Err(SessionError::Signalling("offline".into())),
         };
-        if let Err(e) = conn.send(message).await {
+        let Err(e) = sent else { return };
+        if self.signal.online() {
             self.signalling_lost(e.to_string());
+        }
+        let for_peers = matches!(
+            message,
+            ClientMessage::Offer { .. }
+                | ClientMessage::Answer { .. }
+                | ClientMessage::Candidate { .. }
+                | ClientMessage::Chat { .. }
+        );
+        if for_peers {
+            if self.signal.outbox.len() >= OUTBOX_MAX {
+                self.signal.outbox.pop_front();
+            }
+            self.signal.outbox.push_back(message.clone());
         }
     }
 
@@ -613,8 +689,13 @@ impl Mesh {
 
     /// The side that offered first restarts ICE (so both never offer at once), at most once
     /// per `interval` while the link stays down; housekeeping retries.
+    /// Not while signalling is down: the offer could not be answered, and a queue of restart
+    /// offers would be answered out of turn after the rejoin.
     async fn maybe_restart_ice(&mut self, id: &PeerId, interval: Duration) {
         let now = Instant::now();
+        if !self.signal.online() {
+            return;
+        }
         let Some(peer) = self.peers.get_mut(id) else {
             return;
         };
@@ -722,6 +803,14 @@ impl Mesh {
         {
             self.signalling_lost("no welcome in time after rejoining".into());
         }
+        // A connection that went silent (a network change can leave TCP stalled for minutes
+        // without an error): two heartbeats without a pong count as lost, so the rejoin —
+        // and the resume — happens while the relay still holds our seat.
+        if self.signal.online()
+            && now.duration_since(self.signal.last_heard) > 2 * self.signal.heartbeat
+        {
+            self.signalling_lost("no reply from the server for two heartbeat intervals".into());
+        }
         if self.signal.conn.is_some()
             && self.signal.awaiting_welcome.is_none()
             && now >= self.signal.next_heartbeat
@@ -737,6 +826,10 @@ impl Mesh {
         {
             self.signal.retry_at = None;
             let (url, mut join) = (self.url.clone(), self.join.clone());
+            join.resume = self.signal.resume_token.clone().map(|token| Resume {
+                peer_id: self.self_id.clone(),
+                token,
+            });
             let tokens = self.tokens.clone();
             let timeout = self.config.join_timeout;
             self.signal.connecting = Some(tokio::spawn(async move {

@@ -29,9 +29,11 @@
 //! - A link that reports disconnected/failed is ICE-restarted by its offerer every
 //!   [`SessionConfig::ice_restart_interval`] until it recovers.
 //! - A lost signalling connection leaves the media links up; the task reconnects with
-//!   exponential backoff ([`backoff`]) and rejoins. The server gives everyone new ids on rejoin,
-//!   so links to peers the new room does not list are dropped, and the newcomer rule
-//!   renegotiates the rest.
+//!   exponential backoff ([`backoff`]) and rejoins with the last welcome's resume token
+//!   (protocol revision 2). If the server hands our id back (`resumed`), every link stays and
+//!   the messages for peers written while offline are sent; otherwise (new id) links to peers
+//!   the room no longer lists are dropped and the newcomer rule rebuilds the rest. ICE restarts
+//!   wait until signalling is back.
 //! - A malformed message from the server or a peer becomes a [`SessionEvent::Error`]; the
 //!   session keeps running.
 //!

@@ -499,8 +499,10 @@ fn print_event(event: &SessionEvent) {
             peer_id,
             room,
             rejoined,
+            resumed,
+            ..
         } => println!(
-            "joined id={peer_id} room={} peers={} rejoined={rejoined}",
+            "joined id={peer_id} room={} peers={} rejoined={rejoined} resumed={resumed}",
             room.room,
             room.peers.len()
         ),

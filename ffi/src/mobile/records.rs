@@ -265,6 +265,7 @@ impl SessionEvent {
                 peer_id,
                 room,
                 rejoined,
+                ..
             } => SessionEvent::Joined {
                 peer_id: id(peer_id),
                 peers: room

@@ -42,6 +42,12 @@ pub struct SignalConfig {
     #[arg(long, env = "TUTTI_SIGNAL_IDLE_TIMEOUT_MS", default_value_t = 45_000)]
     pub signal_idle_timeout_ms: u64,
 
+    /// How long the seat of a connection that dropped without `leave` stays reserved for its
+    /// client to resume it (same peer id, resume token), in ms; the others hear `peer_left`
+    /// only then. 0: at once (a ghost whose connection is still open can always be resumed).
+    #[arg(long, env = "TUTTI_SIGNAL_RESUME_GRACE_MS", default_value_t = 45_000)]
+    pub signal_resume_grace_ms: u64,
+
     /// Messages queued for one client before it counts as too slow and is disconnected.
     #[arg(long, env = "TUTTI_SIGNAL_QUEUE", default_value_t = 256)]
     pub signal_queue: usize,

@@ -4,9 +4,13 @@
 //!
 //! Closing: the client closes or errs, the idle timeout passes (no protocol message — a `ping`
 //! counts, WebSocket control frames do not), a join is refused, the frame is far beyond the size
-//! limit, or the hub kicks the connection (slow consumer, room closed). In every case the seat is
-//! released (peers see `peer_left`, occupancy is reported), an error reply and a close frame are
-//! queued, and the writer gets a short grace period to deliver them before it is stopped.
+//! limit, or the hub kicks the connection (slow consumer, room closed, resumed elsewhere). The
+//! seat is released (peers see `peer_left`, occupancy is reported) at once after `leave`, the
+//! client's close frame, a refusal or a kick; a connection that just drops (transport error, end
+//! of stream without a close frame, idle timeout) only detaches it, and the seat is released
+//! after `--signal-resume-grace-ms` unless its client resumes it first (see `hub`). In every
+//! case an error reply and a close frame are queued, and the writer gets a short grace period to
+//! deliver them before it is stopped.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -19,10 +23,10 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tutti_core::protocol::{
-    ClientMessage, ErrorCode, Join, PeerId, PeerInfo, ServerMessage, Welcome,
+    ClientMessage, ErrorCode, IceServer, Join, PeerId, PeerInfo, ServerMessage, Welcome,
 };
 
-use super::hub::{Outbound, PeerLink, Seat, encode};
+use super::hub::{Outbound, PeerLink, ResumeKey, Seat, encode};
 use super::join::admit;
 use super::metrics::Count;
 use crate::AppState;
@@ -40,6 +44,18 @@ enum Flow {
     Close { code: u16, reason: &'static str },
 }
 
+/// How a connection ended, for its seat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// On purpose (close frame, refusal, kick): release the seat now.
+    Release,
+    /// The connection was lost: hold the seat for the grace period.
+    Lost,
+}
+
+/// Why the read loop stopped: the close frame to send, and what becomes of the seat.
+type Stop = (u16, &'static str, Ending);
+
 /// Serves one upgraded WebSocket until it closes.
 pub(crate) async fn run(socket: WebSocket, state: AppState, ip: IpAddr) {
     let config = &state.config.signalling;
@@ -56,9 +72,9 @@ pub(crate) async fn run(socket: WebSocket, state: AppState, ip: IpAddr) {
         state,
         ip,
     };
-    let (code, reason) = conn.read_loop(&mut stream, &kick, idle_timeout).await;
+    let (code, reason, ending) = conn.read_loop(&mut stream, &kick, idle_timeout).await;
     if let Some(seat) = conn.seat.take() {
-        conn.state.signalling.hub.leave(&seat);
+        release(&conn.state, seat, ending);
     }
     conn.state.signalling.hub.metrics.connection_closed();
     conn.link.offer(Outbound::Close { code, reason });
@@ -76,6 +92,22 @@ pub(crate) async fn run(socket: WebSocket, state: AppState, ip: IpAddr) {
     };
     let _ = tokio::time::timeout(CLOSE_GRACE, handshake).await;
     writer.abort();
+}
+
+/// Gives up a seat at once, or after the resume grace period if the connection was lost.
+fn release(state: &AppState, seat: Seat, ending: Ending) {
+    let hub = &state.signalling.hub;
+    let grace = Duration::from_millis(state.config.signalling.signal_resume_grace_ms);
+    if ending == Ending::Release || grace.is_zero() {
+        hub.leave(&seat);
+        return;
+    }
+    hub.detach(&seat);
+    let hub = Arc::clone(hub);
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        hub.leave(&seat); // A no-op if the seat was resumed meanwhile.
+    });
 }
 
 /// Drains the queue onto the socket in order; pings every `heartbeat`.
@@ -122,7 +154,7 @@ impl Connection {
         stream: &mut SplitStream<WebSocket>,
         kick: &Notify,
         idle_timeout: Duration,
-    ) -> (u16, &'static str) {
+    ) -> Stop {
         let idle = tokio::time::sleep(idle_timeout);
         tokio::pin!(idle);
         loop {
@@ -134,27 +166,30 @@ impl Connection {
                         ErrorCode::IdleTimeout,
                         "no message within the idle timeout; send a ping every heartbeat interval",
                     ));
-                    return (CLOSE_NORMAL, "idle_timeout");
+                    return (CLOSE_NORMAL, "idle_timeout", Ending::Lost);
                 }
-                () = kick.notified() => return (CLOSE_POLICY, "disconnected by the server"),
+                () = kick.notified() => {
+                    return (CLOSE_POLICY, "disconnected by the server", Ending::Release);
+                }
             };
             let bytes = match frame {
                 Some(Ok(Message::Text(text))) => Bytes::from(text),
                 Some(Ok(Message::Binary(bytes))) => bytes,
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                Some(Ok(Message::Close(_))) | None => return (CLOSE_NORMAL, "bye"),
+                Some(Ok(Message::Close(_))) => return (CLOSE_NORMAL, "bye", Ending::Release),
+                None => return (CLOSE_NORMAL, "bye", Ending::Lost),
                 Some(Err(e)) => return self.read_error(e),
             };
             idle.as_mut().reset(Instant::now() + idle_timeout);
             if let Flow::Close { code, reason } = self.handle(&bytes).await {
-                return (code, reason);
+                return (code, reason, Ending::Release);
             }
         }
     }
 
     /// A frame beyond the transport limit gets `too_large` before the close; other transport
     /// errors (bad UTF-8, protocol violations, a reset) just end the connection.
-    fn read_error(&self, error: axum::Error) -> (u16, &'static str) {
+    fn read_error(&self, error: axum::Error) -> Stop {
         let too_big = error
             .into_inner()
             .downcast_ref::<tungstenite::Error>()
@@ -165,9 +200,9 @@ impl Connection {
                 ErrorCode::TooLarge,
                 "frame far beyond the message size limit; closing",
             ));
-            return (CLOSE_TOO_BIG, "message too big");
+            return (CLOSE_TOO_BIG, "message too big", Ending::Release);
         }
-        (CLOSE_NORMAL, "transport error")
+        (CLOSE_NORMAL, "transport error", Ending::Lost)
     }
 
     /// Queues a reply to this client; a full queue makes it a slow consumer.
@@ -266,35 +301,58 @@ impl Connection {
                 };
             }
         };
-        let peer_id = super::new_peer_id();
-        let turn_user = admission
-            .user_id
-            .clone()
-            .unwrap_or_else(|| peer_id.to_string());
-        let now = u64::try_from(crate::db::unix_now()).unwrap_or(0);
-        let ice_servers = signalling.ice.for_user(&turn_user, now);
         let heartbeat_interval_ms =
             u32::try_from(self.state.config.signalling.signal_heartbeat_ms).unwrap_or(u32::MAX);
+        let account = admission.user_id.as_deref();
+        let welcome = |peer_id: PeerId, room, token: &str, resumed| {
+            // TURN credentials are per account, or per peer id for anonymous musicians.
+            let turn_user = account.map_or_else(|| peer_id.to_string(), str::to_owned);
+            let now = u64::try_from(crate::db::unix_now()).unwrap_or(0);
+            let ice_servers: Vec<IceServer> = signalling.ice.for_user(&turn_user, now);
+            ServerMessage::Welcome(Welcome {
+                peer_id,
+                room,
+                ice_servers,
+                heartbeat_interval_ms,
+                resume_token: Some(token.to_owned()),
+                resumed,
+            })
+        };
+        if let Some(resume) = &join.resume {
+            let resumed = signalling.hub.resume(
+                &join.room,
+                &resume.peer_id,
+                &resume.token,
+                account,
+                self.link.clone(),
+                |room, key| welcome(resume.peer_id.clone(), room, &key.token, true),
+            );
+            if let Some(seat) = resumed {
+                signalling.hub.metrics.count(Count::Resumed);
+                self.seat = Some(seat);
+                return Flow::Continue;
+            }
+            // Not resumable (unknown seat, wrong token or account, expired): a fresh join.
+        }
+        let peer_id = super::new_peer_id();
+        let key = ResumeKey {
+            token: super::new_resume_token(),
+            account: admission.user_id.clone(),
+        };
+        let token = key.token.clone();
         let info = PeerInfo {
             id: peer_id.clone(),
             display_name: admission.display_name,
             client: join.client,
             frame_sizes: join.frame_sizes,
         };
-        let welcome = |room| {
-            ServerMessage::Welcome(Welcome {
-                peer_id,
-                room,
-                ice_servers,
-                heartbeat_interval_ms,
-            })
-        };
         match signalling.hub.enter(
             &join.room,
             admission.room.capacity,
             info,
             self.link.clone(),
-            welcome,
+            key,
+            |room| welcome(peer_id, room, &token, false),
         ) {
             Ok(seat) => {
                 signalling.hub.metrics.count(Count::Join);

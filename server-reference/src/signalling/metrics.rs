@@ -10,6 +10,7 @@ pub struct SignalMetrics {
     connections: AtomicI64,
     peers: AtomicI64,
     joins: AtomicU64,
+    resumes: AtomicU64,
     refused_joins: AtomicU64,
     relayed: AtomicU64,
     slow_consumers: AtomicU64,
@@ -21,6 +22,7 @@ pub struct SignalMetrics {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Count {
     Join,
+    Resumed,
     RefusedJoin,
     Relayed,
     SlowConsumer,
@@ -32,6 +34,7 @@ impl SignalMetrics {
     pub(crate) fn count(&self, what: Count) {
         let counter = match what {
             Count::Join => &self.joins,
+            Count::Resumed => &self.resumes,
             Count::RefusedJoin => &self.refused_joins,
             Count::Relayed => &self.relayed,
             Count::SlowConsumer => &self.slow_consumers,
@@ -81,6 +84,11 @@ impl SignalMetrics {
         }
         let counters = [
             ("tutti_signal_joins_total", "Successful joins.", &self.joins),
+            (
+                "tutti_signal_resumes_total",
+                "Joins that took back a held seat (same peer id, resume token).",
+                &self.resumes,
+            ),
             (
                 "tutti_signal_refused_joins_total",
                 "Joins refused (auth, room, capacity, rate limit).",

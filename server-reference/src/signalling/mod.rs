@@ -6,6 +6,15 @@
 //! `offer`/`answer`/`candidate` to the addressed peer of the same room (with `from`), `chat` to
 //! the room, and announces `peer_joined`/`peer_left`. It never looks inside SDP.
 //!
+//! Resume (protocol revision 2): every welcome carries a resume token for the seat. A client
+//! whose connection dropped joins again with `resume: {peer_id, token}` and, if the seat is still
+//! held, gets the same peer id back (`resumed: true`) without the others hearing anything —
+//! their media links to it stay up. A seat is held while its old connection is still open (that
+//! ghost is closed at once) and for `--signal-resume-grace-ms` after a connection is lost
+//! without `leave` or a close frame; `peer_left` comes only when that ends. A token that does
+//! not match (another account, room or seat, or a restarted server) is not an error: the
+//! join is seated afresh, as a client of revision 1 always is.
+//!
 //! Modules: [`config`] (flags), [`join`] (admission: rate limits, identity, room access),
 //! `hub` (the room registry, capacity, ordered bounded delivery, occupancy reports),
 //! `connection` (one WebSocket: read loop, writer task, heartbeats, idle timeout), [`ice`]
@@ -106,6 +115,13 @@ fn new_peer_id() -> PeerId {
     let mut bytes = [0u8; 9];
     rand::fill(&mut bytes);
     PeerId::new(URL_SAFE_NO_PAD.encode(bytes)).expect("base64url is within the id alphabet")
+}
+
+/// A fresh resume token: 128 random bits, base64url (22 characters), unguessable.
+fn new_resume_token() -> String {
+    let mut bytes = [0u8; 16];
+    rand::fill(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// Routes of the relay.
