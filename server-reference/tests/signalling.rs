@@ -1033,7 +1033,7 @@ async fn leaving_or_closing_gives_the_seat_up_at_once() {
     let room = s.room(&owner, "public", 4).await;
     let mut a = s.client().await;
     a.join(&room, anonymous("Ada"), None).await;
-    // A close handshake is a deliberate goodbye, even with the default 45 s grace.
+    // A close handshake is a deliberate goodbye, even with the default 15 s grace.
     let mut b = s.client().await;
     let wb = b.join(&room, anonymous("Bo"), None).await;
     assert!(matches!(a.recv().await, ServerMessage::PeerJoined { .. }));

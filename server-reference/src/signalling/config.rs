@@ -45,7 +45,9 @@ pub struct SignalConfig {
     /// How long the seat of a connection that dropped without `leave` stays reserved for its
     /// client to resume it (same peer id, resume token), in ms; the others hear `peer_left`
     /// only then. 0: at once (a ghost whose connection is still open can always be resumed).
-    #[arg(long, env = "TUTTI_SIGNAL_RESUME_GRACE_MS", default_value_t = 45_000)]
+    /// The default covers a client's reconnect (its back-off tops out at 5 s) without showing a
+    /// crashed client for long.
+    #[arg(long, env = "TUTTI_SIGNAL_RESUME_GRACE_MS", default_value_t = 15_000)]
     pub signal_resume_grace_ms: u64,
 
     /// Messages queued for one client before it counts as too slow and is disconnected.
