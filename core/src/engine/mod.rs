@@ -52,6 +52,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod capture_clock;
 mod control;
 mod network;
 mod plain;
@@ -65,6 +66,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+pub use capture_clock::CaptureClock;
 pub use control::EngineControl;
 pub use network::{EngineNetwork, EnginePeer, OutgoingPacket, PeerConfig, ReceiveError, Stream};
 pub use slots::MAX_RTP_PAYLOAD;
@@ -350,6 +352,7 @@ impl Engine {
         }
         self.run_commands();
         self.capture.run(input, frames);
+        self.predict_next_frame(now, frames);
         self.drain_packets();
         self.render(now, frames);
         self.write_output(input, output, frames);
@@ -383,6 +386,19 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Tells the network side when the next codec frame will be complete ([`CaptureClock`]),
+    /// assuming the host keeps calling with blocks of this size.
+    fn predict_next_frame(&self, now: Instant, frames: usize) {
+        let block_48k = frames as f64 * f64::from(SAMPLE_RATE) / f64::from(self.host_rate);
+        let due = capture_clock::predict(
+            now,
+            frames_to_duration(frames, self.host_rate),
+            block_48k,
+            self.capture.missing_frames(),
+        );
+        self.shared.next_frame_due.store(due);
     }
 
     /// Adopts added peers and hands removed ones back for dropping elsewhere.
@@ -612,6 +628,11 @@ impl Capture {
                 }
             }
         }
+    }
+
+    /// Frames (48 kHz) still missing from the codec frame being filled.
+    fn missing_frames(&self) -> usize {
+        (self.frame.len() - self.filled) / self.channels.max(1)
     }
 
     fn emit_if_full(&mut self) {

@@ -88,6 +88,10 @@ struct Args {
     /// burst was sent and heard (mouth-to-ear measurement).
     #[arg(long, conflicts_with = "input_wav")]
     impulses_ms: Option<f64>,
+    /// Poll the capture every millisecond instead of waking when a frame completes (to measure
+    /// what the wake-up buys).
+    #[arg(long)]
+    poll_pacing: bool,
 }
 
 fn parse_frame(s: &str) -> Result<FrameDuration, String> {
@@ -186,6 +190,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
 
     let mut config = SessionConfig {
         invite: args.invite.clone(),
+        capture_wakeup: !args.poll_pacing,
         ..SessionConfig::default()
     };
     config.link.udp_addrs = vec![args.udp_bind];
