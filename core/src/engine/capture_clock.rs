@@ -24,6 +24,8 @@ pub(crate) struct DueCell {
     epoch: Instant,
     /// Nanoseconds after `epoch` plus one; 0 while nothing is predicted.
     due: AtomicU64,
+    /// Codec frames completed so far (handed to the capture ring or dropped on a full one).
+    captured: AtomicU64,
 }
 
 impl DueCell {
@@ -31,15 +33,18 @@ impl DueCell {
         Self {
             epoch: Instant::now(),
             due: AtomicU64::new(0),
+            captured: AtomicU64::new(0),
         }
     }
 
-    /// Records the prediction (audio thread: wait-free, no system call). An instant before the
-    /// epoch (virtual time in tests) is stored as the epoch itself.
-    pub(crate) fn store(&self, due: Instant) {
+    /// Records the prediction and the frames completed so far (audio thread: wait-free, no
+    /// system call). An instant before the epoch (virtual time in tests) is stored as the epoch.
+    pub(crate) fn store(&self, due: Instant, captured: u64) {
         let nanos = due.saturating_duration_since(self.epoch).as_nanos();
         let nanos = u64::try_from(nanos).unwrap_or(u64::MAX - 1);
         self.due.store(nanos + 1, Ordering::Relaxed);
+        // Release: a reader that sees the count also sees the frames in the capture ring.
+        self.captured.store(captured, Ordering::Release);
     }
 
     fn load(&self) -> Option<Instant> {
@@ -86,12 +91,19 @@ impl CaptureClock {
     pub fn next_frame_due(&self) -> Option<Instant> {
         self.cell.next_frame_due.load()
     }
+
+    /// Codec frames the audio thread has completed so far: when it moves, there is something
+    /// to send (a frame the ring could not take is counted too, and reported as an overrun).
+    pub fn frames_captured(&self) -> u64 {
+        self.cell.next_frame_due.captured.load(Ordering::Acquire)
+    }
 }
 
 impl std::fmt::Debug for CaptureClock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CaptureClock")
             .field("next_frame_due", &self.next_frame_due())
+            .field("frames_captured", &self.frames_captured())
             .finish()
     }
 }
@@ -119,12 +131,14 @@ mod tests {
         let cell = DueCell::new();
         assert_eq!(cell.load(), None);
         let later = cell.epoch + Duration::from_micros(2500);
-        cell.store(later);
+        cell.store(later, 3);
         assert_eq!(cell.load(), Some(later));
+        assert_eq!(cell.captured.load(Ordering::Acquire), 3);
         cell.store(
             cell.epoch
                 .checked_sub(Duration::from_secs(1))
                 .unwrap_or(cell.epoch),
+            4,
         );
         assert_eq!(cell.load(), Some(cell.epoch));
     }

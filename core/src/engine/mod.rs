@@ -398,7 +398,7 @@ impl Engine {
             block_48k,
             self.capture.missing_frames(),
         );
-        self.shared.next_frame_due.store(due);
+        self.shared.next_frame_due.store(due, self.capture.index);
     }
 
     /// Adopts added peers and hands removed ones back for dropping elsewhere.

@@ -162,6 +162,11 @@ fn the_capture_clock_names_the_block_that_completes_each_frame() {
                 );
             }
             completed += frames;
+            assert_eq!(
+                clock.frames_captured(),
+                completed as u64,
+                "the count names the frames"
+            );
         }
         assert_eq!(completed, 200 * block / 120, "every frame was sent");
     }

@@ -8,10 +8,12 @@
 //! extra spread in the sender's packet spacing that the receiver's jitter buffer had to cover).
 //! tokio's timers cannot do this: they round deadlines up to whole milliseconds.
 //!
-//! When the prediction does not move on (the host is late or stopped), the thread re-checks
-//! a few times at a short interval, then falls back to the session's `pacing` period, so a
-//! stalled host costs ~1000 wake-ups a second at most, and a host whose `now` is not its call
-//! time is never worse off than the old fixed poll.
+//! The thread notifies only when the audio thread's frame count has moved
+//! ([`CaptureClock::frames_captured`]), so the session task wakes once per frame. While the
+//! predicted block is overdue (the host is late or stopped) it re-checks a few times at a short
+//! interval, then every `pacing` period, so a stalled host costs ~1000 wake-ups a second of
+//! this thread alone, and a host whose `now` is not its call time is never worse off than the
+//! old fixed poll.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,42 +74,34 @@ impl Drop for Pacer {
 }
 
 fn run(clock: &CaptureClock, fallback: Duration, notify: &Notify, stop: &AtomicBool) {
-    // The prediction last woken for: a frame due then has been handed to the session.
-    let mut last: Option<Instant> = None;
-    let mut stale = 0u32;
+    let mut notified = clock.frames_captured();
+    let mut retries = 0u32;
     while !stop.load(Ordering::Relaxed) {
-        let due = clock.next_frame_due();
-        let wake = next_wake(due, last, Instant::now(), fallback, &mut stale);
+        // Wake the session only for new frames: one task wake-up per frame, none while waiting.
+        let captured = clock.frames_captured();
+        if captured != notified {
+            notified = captured;
+            notify.notify_one();
+        }
+        let now = Instant::now();
+        let wake = next_wake(clock.next_frame_due(), now, fallback, &mut retries);
         if let Some(d) = wake.checked_duration_since(Instant::now()) {
             std::thread::sleep(d);
         }
-        // A wake capped by the fallback came before the prediction: it still stands.
-        if let Some(due) = due
-            && wake >= due
-        {
-            last = Some(due);
-        }
-        notify.notify_one();
     }
 }
 
-/// When to wake next: just after a fresh prediction, soon while the prediction is stale, and
-/// never later than `fallback` from `now`.
-fn next_wake(
-    due: Option<Instant>,
-    last: Option<Instant>,
-    now: Instant,
-    fallback: Duration,
-    stale: &mut u32,
-) -> Instant {
+/// When to look next: just after the predicted block, soon while that block is overdue (the
+/// host is late), and never later than `fallback` from `now`.
+fn next_wake(due: Option<Instant>, now: Instant, fallback: Duration, retries: &mut u32) -> Instant {
     let latest = now + fallback;
     match due {
-        Some(due) if last.is_none_or(|l| due > l) => {
-            *stale = 0;
+        Some(due) if due + MARGIN > now => {
+            *retries = 0;
             (due + MARGIN).min(latest)
         }
-        _ if *stale < RETRIES => {
-            *stale += 1;
+        _ if *retries < RETRIES => {
+            *retries += 1;
             (now + RETRY).min(latest)
         }
         _ => latest,
@@ -119,35 +113,39 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wakes_after_a_fresh_prediction_and_backs_off_when_it_stalls() {
+    fn wakes_after_the_predicted_block_and_backs_off_while_it_is_overdue() {
         let now = Instant::now();
         let fallback = Duration::from_millis(1);
         let due = now + Duration::from_micros(700);
-        let mut stale = 0;
+        let mut retries = 0;
         assert_eq!(
-            next_wake(Some(due), None, now, fallback, &mut stale),
+            next_wake(Some(due), now, fallback, &mut retries),
             due + MARGIN
         );
         // Far-off predictions are capped by the fallback.
         let far = now + Duration::from_millis(50);
         assert_eq!(
-            next_wake(Some(far), Some(due), now, fallback, &mut stale),
+            next_wake(Some(far), now, fallback, &mut retries),
             now + fallback
         );
-        // The same prediction again: a few short re-checks, then the fallback period.
+        // The predicted block is overdue: a few short re-checks, then the fallback period.
+        let overdue = now.checked_sub(Duration::from_millis(1)).unwrap_or(now);
         for _ in 0..RETRIES {
             assert_eq!(
-                next_wake(Some(due), Some(due), now, fallback, &mut stale),
+                next_wake(Some(overdue), now, fallback, &mut retries),
                 now + RETRY
             );
         }
         assert_eq!(
-            next_wake(Some(due), Some(due), now, fallback, &mut stale),
+            next_wake(Some(overdue), now, fallback, &mut retries),
             now + fallback
         );
+        assert_eq!(next_wake(None, now, fallback, &mut retries), now + fallback);
+        // A fresh prediction resets the re-checks.
         assert_eq!(
-            next_wake(None, None, now, fallback, &mut stale),
-            now + fallback
+            next_wake(Some(due), now, fallback, &mut retries),
+            due + MARGIN
         );
+        assert_eq!(next_wake(None, now, fallback, &mut retries), now + RETRY);
     }
 }
