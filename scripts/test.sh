@@ -8,10 +8,11 @@
 #   FUZZ_SECONDS=N   seconds per fuzz target (default 20)
 #   SKIP_FUZZ=1      skip the fuzz smoke runs
 # Needs: Debian 12 with rustup (stable; nightly for the fuzzers). Installs `cmake` (libopus is
-# built from source), `postgresql` (server tests), `chromium`/`nodejs`/`npm` (browser tests),
-# `valgrind` (C API test), `iproute2` (netns test), `python3-pytest`, `default-jdk-headless` and
-# `maven` (binding tests; Maven downloads its plugins from Maven Central on the first run) with
-# apt-get if missing, which needs root.
+# built from source), `libasound2-dev`/`pkg-config` (cpal, the sound-card feature),
+# `postgresql` (server tests), `chromium`/`nodejs`/`npm` (browser tests),
+# `valgrind` (C API test), `iproute2` and `iptables` (netns test), `python3-pytest`,
+# `default-jdk-headless` and `maven` (binding tests; Maven downloads its plugins from Maven
+# Central on the first run) with apt-get if missing, which needs root.
 #   TUTTI_PG_PORT=N  port of the private PostgreSQL cluster for the server tests (default: the
 #                    first free port from 55432)
 
@@ -32,6 +33,9 @@ missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 # cc links every Rust binary; c++ builds libFuzzer (libfuzzer-sys) for the fuzz stage.
 { command -v cc && command -v c++; } >/dev/null 2>&1 || missing+=(build-essential)
+# ALSA headers (through pkg-config) for cpal: the `device` feature (jam's sound card; clippy and
+# tests run with --all-features; core/tests/device.rs uses ALSA's null/file PCMs, no card).
+pkg-config --exists alsa 2>/dev/null || missing+=(libasound2-dev pkg-config)
 # The server's storage and API tests run against a private PostgreSQL cluster too.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 # The browser tests drive Debian's Chromium from Node (playwright-core).
@@ -41,6 +45,9 @@ compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql
 command -v valgrind >/dev/null 2>&1 || missing+=(valgrind)
 # `ip netns` and `tc` for the jam network test (examples/tests/jam_netns.rs; it skips without root).
 { command -v ip && command -v tc; } >/dev/null 2>&1 || missing+=(iproute2)
+# Where the kernel has no sch_netem, that test queues the peers' UDP to the userspace
+# `netem-queue` with `iptables-nft … -j NFQUEUE` (nft's own `queue` needs CONFIG_NFT_QUEUE).
+command -v iptables-nft >/dev/null 2>&1 || missing+=(iptables)
 # The binding tests (bindings/test.sh): pytest for Python, a JDK and Maven for Kotlin.
 python3 -c 'import pytest' >/dev/null 2>&1 || missing+=(python3-pytest)
 command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
@@ -57,7 +64,7 @@ if ((${#missing[@]})); then
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 else
-    echo "all present (cmake, cc, c++, postgresql, valgrind, chromium, node, npm, iproute2, pytest, javac, mvn)"
+    echo "all present (cmake, cc, c++, alsa, postgresql, valgrind, chromium, node, npm, iproute2, iptables, pytest, javac, mvn)"
 fi
 
 stage "cargo fmt --all -- --check (workspace, then fuzz/)"

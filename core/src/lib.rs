@@ -17,6 +17,8 @@
 //!   runtime, for hosts without async (the C API and the uniffi bindings wrap it).
 //! - `session` (feature `session`) — the WebRTC peer link behind a small transport trait:
 //!   offer/answer, trickle ICE, Opus RTP in/out with arrival times, data channels, ICE restart.
+//! - `device` (feature `device`) — sound-card input and output through cpal, driving the same
+//!   engine: device listing and choice, small fixed buffers, what the device granted.
 //! - `netsim` (feature `netsim`) — seeded network emulator for tests and benchmarks: delay, queue,
 //!   jitter presets, loss bursts, reordering, duplication, clock drift and CSV traces.
 //!
@@ -29,11 +31,14 @@
 //! # Real-time rules
 //! Everything reachable from the audio path (`JitterBuffer::pop`, `Playout::pop`, `Mixer::mix`,
 //! `Decoder::decode`/`conceal`) allocates only in its constructor and never locks, blocks, logs or
-//! makes a system call. `tests/realtime.rs` proves it under `assert_no_alloc`.
+//! makes a system call. `tests/realtime.rs` proves it under `assert_no_alloc`, and
+//! `tests/device.rs` the sound-card callbacks of the `device` feature.
 //!
 //! # Features
 //! - `media` (default): the audio pipeline; links libopus (built from source with cmake).
 //! - `session`: `media` plus the WebRTC peer link (webrtc-rs 0.21 on tokio). Off for the server.
+//! - `device`: `media` plus cpal sound-card streams (links ALSA on Linux: `libasound2-dev`).
+//!   Off by default and for the server.
 //! - `netsim`: the network emulator used by tests and `tutti-bench`; not part of the release API.
 
 #[cfg(feature = "session")]
@@ -41,6 +46,8 @@ pub mod client;
 pub mod clock_sync;
 #[cfg(feature = "media")]
 pub mod codec;
+#[cfg(feature = "device")]
+pub mod device;
 #[cfg(feature = "media")]
 pub mod drift;
 #[cfg(feature = "media")]

@@ -222,7 +222,8 @@ pub fn sibling_binary(exe: &Path, package: &str, name: &str) -> Result<PathBuf, 
 }
 
 /// A running `jam` process with its stdin open (for `quit`) and its lines followed; killed on
-/// drop.
+/// drop. Also runs `netem-queue`, which follows the same convention (commands on stdin, `quit`
+/// answered by a `done …` line).
 #[derive(Debug)]
 pub struct JamProcess {
     child: Child,
@@ -261,12 +262,17 @@ impl JamProcess {
         self.child.id()
     }
 
+    /// Writes one command line to its stdin; whether that worked.
+    pub fn say(&mut self, command: &str) -> bool {
+        use std::io::Write;
+        self.stdin
+            .as_mut()
+            .is_some_and(|stdin| writeln!(stdin, "{command}").is_ok())
+    }
+
     /// Says `quit` and waits for its `done` line and exit; returns whether it exited cleanly.
     pub fn quit(mut self, guard: Duration) -> Result<bool, ProcessError> {
-        use std::io::Write;
-        if let Some(stdin) = self.stdin.as_mut() {
-            let _ = writeln!(stdin, "quit");
-        }
+        self.say("quit");
         self.lines.wait(0, guard, "jam to finish", |l| {
             l.starts_with("done ").then_some(())
         })?;

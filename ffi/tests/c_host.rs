@@ -55,6 +55,9 @@ fn build_c_host(dir: &Path) -> PathBuf {
         .arg(root.join("examples/c-host/c_host.c"))
         .arg(format!("-I{}", root.join("ffi/include").display()))
         .arg(&lib)
+        // ALSA, when a workspace build unified tutti-core's `device` feature (cpal) into the
+        // library; `--as-needed` drops it otherwise. Without ALSA headers cpal cannot be built.
+        .args(alsa_if_installed())
         // The system libraries Rust's std needs (`--print native-static-libs`).
         .args([
             "-lgcc_s",
@@ -71,6 +74,19 @@ fn build_c_host(dir: &Path) -> PathBuf {
         .expect("run gcc");
     assert!(status.success(), "gcc failed");
     exe
+}
+
+/// `-lasound` (as needed) where ALSA's development files are installed.
+fn alsa_if_installed() -> Vec<&'static str> {
+    let alsa = Command::new("pkg-config")
+        .args(["--exists", "alsa"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if alsa {
+        vec!["-Wl,--as-needed", "-lasound", "-Wl,--no-as-needed"]
+    } else {
+        Vec::new()
+    }
 }
 
 /// The real reference server on a free loopback port, with a throwaway database.

@@ -67,7 +67,8 @@ pub struct Config {
     pub auth_rate_per_account: u32,
 
     /// Seconds between full reloads of the in-memory recommender index from the database
-    /// (bounds how stale it is when several servers share one PostgreSQL); 0 = never.
+    /// (other instances' writes arrive through the change log at once; the reload refreshes
+    /// daylight-saving offsets and refits the bio model); 0 = never (also no drift refits).
     #[arg(long, env = "TUTTI_RECOMMENDER_REFRESH_SECS", default_value_t = 300)]
     pub recommender_refresh_secs: u64,
 

@@ -16,6 +16,7 @@
 //! `tutti.db`; `--help` lists every flag and environment variable).
 
 pub mod accounts;
+pub mod change_log;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -30,6 +31,7 @@ pub mod recommendations;
 pub mod rooms;
 pub mod signalling;
 pub mod state;
+pub mod time_zone;
 pub mod validate;
 pub mod venues;
 pub mod web;

@@ -64,6 +64,32 @@ async fn musicians(app: &TestApp, user: &User, query: &str) -> Value {
     r.body
 }
 
+/// Records a jam of `user` with `partner` through `app` and rates the partner 5; returns the
+/// jam id.
+async fn great_jam(app: &TestApp, user: &User, partner: &str) -> String {
+    let b = app.backend;
+    let r = app
+        .call(
+            Method::POST,
+            "/api/v1/jams",
+            Some(&user.access),
+            Some(json!({"members": [partner]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text);
+    let jam = r.body["id"].as_str().expect("jam id").to_owned();
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/jams/{jam}/ratings"),
+            Some(&user.access),
+            Some(json!({"ratings": [{"profile_id": partner, "rating": 5}]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.text);
+    jam
+}
+
 #[tokio::test]
 async fn musicians_respect_auth_visibility_blocks_self_and_latency() {
     for app in common::apps().await {
@@ -297,25 +323,7 @@ async fn feedback_changes_the_next_ranking() {
         };
 
         // A great jam with the second one lifts them to the top.
-        let r = app
-            .call(
-                Method::POST,
-                "/api/v1/jams",
-                Some(&me.access),
-                Some(json!({"members": [second.id]})),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text);
-        let jam = r.body["id"].as_str().unwrap().to_owned();
-        let r = app
-            .call(
-                Method::POST,
-                &format!("/api/v1/jams/{jam}/ratings"),
-                Some(&me.access),
-                Some(json!({"ratings": [{"profile_id": second.id, "rating": 5}]})),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.text);
+        let jam = great_jam(&app, &me, &second.id).await;
         let body = musicians(&app, &me, "").await;
         assert_eq!(
             ids(&body)[0],
@@ -383,6 +391,8 @@ async fn feedback_changes_the_next_ranking() {
             )
             .await;
         }
+        // The bio model as a reload fits it (the server refits on its own once bios drift).
+        app.state.recommender.refit_bios().await.unwrap();
         let body = musicians(&app, &me, "").await;
         let item = body["items"]
             .as_array()
@@ -627,6 +637,243 @@ async fn demo_musicians_give_a_new_member_sensible_recommendations() {
             Some(2),
             "{b}: {}",
             r.text
+        );
+    }
+}
+
+/// A second server instance on `app`'s database, with its own in-memory recommender.
+async fn second_instance(app: &TestApp) -> TestApp {
+    let mut config = tutti_server::config::Config::with_database(&app.database_url);
+    config.demo_data = false;
+    config.db_max_connections = 4;
+    let state = tutti_server::AppState::new(config).await.unwrap();
+    TestApp::wrap(app.backend, &app.database_url, state)
+}
+
+fn factor<'a>(item: &'a Value, name: &str) -> &'a Value {
+    item["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["factor"] == name)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_second_server_sees_every_write_in_its_next_recommendation() {
+    for first in common::apps().await {
+        let b = first.backend;
+        let (lat, lon) = BERLIN;
+        let me = member(
+            &first,
+            "me@example.org",
+            profile("Me", "guitar", &["bass"], "public", lat, lon),
+        )
+        .await;
+        let second = second_instance(&first).await;
+        // Profiles written through the first instance after the second one loaded.
+        let one = member(
+            &first,
+            "one@example.org",
+            profile("Bass One", "bass", &["guitar"], "public", lat, lon),
+        )
+        .await;
+        let two = member(
+            &first,
+            "two@example.org",
+            profile("Bass Two", "bass", &["guitar"], "public", lat, lon),
+        )
+        .await;
+        let seen = ids(&musicians(&second, &me, "").await);
+        assert_eq!(seen.len(), 2, "{b}: both new profiles: {seen:?}");
+        let other = if seen[0] == one.id { &two } else { &one };
+
+        // Feedback through the first instance: a great jam with the one ranked second, and a
+        // measured round trip.
+        great_jam(&first, &me, &other.id).await;
+        let r = first
+            .call(
+                Method::POST,
+                "/api/v1/measurements/rtt",
+                Some(&me.access),
+                Some(json!({"peer": other.id, "rtt_ms": 7.0})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.text);
+        let body = musicians(&second, &me, "").await;
+        let top = &body["items"][0];
+        assert_eq!(
+            top["profile_id"],
+            other.id.as_str(),
+            "{b}: the rated partner"
+        );
+        assert!(
+            factor(top, "co_jam")["value"].as_f64().unwrap() > 0.0,
+            "{b}"
+        );
+        assert_eq!(top["latency"]["source"], "measured_pair", "{b}: {top}");
+        assert_eq!(top["latency"]["one_way_ms"], 3.5, "{b}: {top}");
+
+        // A change by hand (an operator with a SQL shell) reaches both instances: the first
+        // never saw it through its own API.
+        sqlx::query("UPDATE profiles SET visibility = 'private' WHERE user_id = $1")
+            .bind(&other.id)
+            .execute(&first.state.db.pool)
+            .await
+            .unwrap();
+        for app in [&first, &second] {
+            let seen = ids(&musicians(app, &me, "").await);
+            assert!(!seen.contains(&other.id), "{b}: private now: {seen:?}");
+        }
+
+        // A profile deleted through the second instance leaves the first one's next answer.
+        let r = second
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/profiles/{}", other.id),
+                Some(&other.access),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{b}: {}", r.text);
+        sqlx::query("UPDATE profiles SET visibility = 'public' WHERE user_id = $1")
+            .bind(&other.id)
+            .execute(&first.state.db.pool)
+            .await
+            .unwrap();
+        let seen = ids(&musicians(&first, &me, "").await);
+        assert!(!seen.contains(&other.id), "{b}: deleted: {seen:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_profile_write_committed_out_of_order_is_not_missed_by_syncs_or_loads() {
+    for app in common::apps().await {
+        if app.backend != "postgres" {
+            continue; // SQLite has one writer at a time: numbers follow commits
+        }
+        let (lat, lon) = BERLIN;
+        let me = member(
+            &app,
+            "me@example.org",
+            profile("Me", "guitar", &["bass"], "public", lat, lon),
+        )
+        .await;
+        let early = member(
+            &app,
+            "early@example.org",
+            profile("Early", "bass", &["guitar"], "public", lat, lon),
+        )
+        .await;
+        let late = member(
+            &app,
+            "late@example.org",
+            profile("Late", "bass", &["guitar"], "public", lat, lon),
+        )
+        .await;
+        let rename = "UPDATE profiles SET display_name = $1 WHERE user_id = $2";
+        // Numbered first, committed last.
+        let mut slow = app.state.db.pool.begin().await.unwrap();
+        sqlx::query(rename)
+            .bind("Early Renamed")
+            .bind(&early.id)
+            .execute(&mut *slow)
+            .await
+            .unwrap();
+        sqlx::query(rename)
+            .bind("Late Renamed")
+            .bind(&late.id)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        let names = |body: Value| {
+            let mut names: Vec<String> = body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["display_name"].as_str().unwrap().to_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        assert_eq!(
+            names(musicians(&app, &me, "").await),
+            vec!["Early", "Late Renamed"]
+        );
+        // A second instance loads everything while the slow write is still in flight.
+        let second = second_instance(&app).await;
+        assert_eq!(
+            names(musicians(&second, &me, "").await),
+            vec!["Early", "Late Renamed"]
+        );
+        slow.commit().await.unwrap();
+        for app in [&app, &second] {
+            assert_eq!(
+                names(musicians(app, &me, "").await),
+                vec!["Early Renamed", "Late Renamed"]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_time_zone_is_400() {
+    for app in common::apps().await {
+        let b = app.backend;
+        let user = app.sign_up("tz@example.org").await;
+        let mut body = profile("Tz", "bass", &["guitar"], "public", BERLIN.0, BERLIN.1);
+        body["time_zone"] = json!("Europe/Atlantis");
+        let r = app
+            .call(
+                Method::POST,
+                "/api/v1/profiles",
+                Some(&user.access),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{b}: {}", r.text);
+        assert!(
+            r.body["message"]
+                .as_str()
+                .unwrap()
+                .contains("\"Europe/Atlantis\" is not a time zone in the IANA database"),
+            "{b}: {}",
+            r.text
+        );
+        body["time_zone"] = json!("America/New_York");
+        let r = app
+            .call(
+                Method::POST,
+                "/api/v1/profiles",
+                Some(&user.access),
+                Some(body),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{b}: {}", r.text);
+
+        // A row stored before names were checked still reads, and recommends as UTC.
+        let other = member(
+            &app,
+            "other@example.org",
+            profile("Other", "guitar", &["bass"], "public", BERLIN.0, BERLIN.1),
+        )
+        .await;
+        sqlx::query("UPDATE profiles SET time_zone = 'Europe/Atlantis' WHERE user_id = $1")
+            .bind(&other.id)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        let path = format!("/api/v1/profiles/{}", other.id);
+        let r = app.call(Method::GET, &path, Some(&user.access), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{b}: {}", r.text);
+        assert_eq!(r.body["time_zone"], "Europe/Atlantis", "{b}");
+        // Thursday 19-22 in New York is Friday 00-03 UTC: no shared time with "UTC" 19-22.
+        let got = musicians(&app, &other, "").await;
+        assert_eq!(ids(&got), vec![user.id.clone()], "{b}");
+        assert_eq!(
+            factor(&got["items"][0], "availability")["value"],
+            0.0,
+            "{b}"
         );
     }
 }

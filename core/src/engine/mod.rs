@@ -318,6 +318,16 @@ impl Engine {
         Ok((engine, network, control))
     }
 
+    /// The host rate the engine was built for (its callers must deliver blocks at this rate).
+    pub fn host_rate(&self) -> u32 {
+        self.host_rate
+    }
+
+    /// The largest block [`Engine::process`] accepts; hosts with larger callbacks split them.
+    pub fn max_block_frames(&self) -> usize {
+        self.max_block
+    }
+
     /// Processes one host block with `Instant::now()` as the time it starts to sound. See
     /// [`Engine::process_at`].
     pub fn process(

@@ -47,6 +47,14 @@ pub enum JitterModel {
         /// Probability that a packet is slow.
         slow_probability: f64,
     },
+    /// Uniform in `[0, max]`: `tc netem delay D J` (no distribution table) moves each packet
+    /// uniformly within `D ± J`, which is a base delay of `D − J` plus this with `max = 2J`.
+    ///
+    /// No real path looks like this; it exists so an emulator can stand in for netem.
+    Uniform {
+        /// Largest jitter.
+        max: Duration,
+    },
     /// Cellular: lognormal delay, heavy-tailed from scheduling and radio-link retransmission.
     Cellular {
         /// Median jitter (`exp(μ)` of the lognormal).
@@ -103,6 +111,10 @@ impl JitterModel {
                     fast_draw
                 }
             }
+            Self::Uniform { max } => {
+                let position: f64 = rng.random();
+                duration_from_nanos_f64(max.as_nanos() as f64 * position)
+            }
             Self::Cellular { median, sigma } => {
                 let z: f64 = rng.sample(StandardNormal);
                 duration_from_nanos_f64(median.as_nanos() as f64 * (sigma * z).exp())
@@ -149,6 +161,16 @@ mod tests {
         // Lognormal mean: median × exp(σ²/2)
         assert!((mean_ms(cellular, 200_000) - 5.0 * (0.18_f64).exp()).abs() < 0.05);
         assert_eq!(mean_ms(JitterModel::None, 10), 0.0);
+    }
+
+    #[test]
+    fn uniform_jitter_stays_in_its_range_around_the_middle() {
+        let model = JitterModel::Uniform {
+            max: Duration::from_millis(6),
+        };
+        assert!((mean_ms(model, 200_000) - 3.0).abs() < 0.03);
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        assert!((0..10_000).all(|_| model.sample(&mut rng) <= Duration::from_millis(6)));
     }
 
     #[test]

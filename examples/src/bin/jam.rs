@@ -1,14 +1,22 @@
-//! Join a jam room on a Tutti server and play: send a WAV file, record what you hear.
+//! Join a jam room on a Tutti server and play through the sound card, or send a WAV file and
+//! record what you hear.
 //!
 //! Run with: cargo run --release -p tutti-examples --bin jam -- --help
 //!
 //! ```text
+//! jam --list-devices
+//! jam --server http://127.0.0.1:8080 --room ROOM_ID --email a@example.com --password … \
+//!     --input-device default --output-device default --buffer-frames 64
 //! jam --server http://127.0.0.1:8080 --room ROOM_ID --email a@example.com --password … \
 //!     --input-wav guitar.wav --output-wav heard.wav --seconds 60
 //! ```
-//! The engine is driven by a timer thread at real-time pace in fixed blocks (no audio hardware
-//! needed). Every second it prints each peer's statistics and latency terms. Type `quit` (and
-//! Enter) on stdin, or wait for `--seconds`, to leave; the recording is written then.
+//! Without `--input-wav`, `--output-wav` and `--impulses-ms` the sound card drives the engine
+//! (feature `device`, on by default; Linux builds need `libasound2-dev`): the chosen devices,
+//! rate and the buffer each device actually granted are printed (`device-input`,
+//! `device-output`), stream trouble as `device-event`. Otherwise the engine is driven by a
+//! timer thread at real-time pace in fixed blocks (no audio hardware needed). Every second
+//! (`--stats-ms`) it prints each peer's statistics and latency terms. Type `quit` (and Enter)
+//! on stdin, or wait for `--seconds`, to leave; the recording is written then.
 //!
 //! Output lines start with a keyword (`joined`, `peer-joined`, `peer-left`, `peer-state`,
 //! `peer-media`, `stats`, `latency`, `chat`, `signalling-lost`, `error`, `done`) so scripts and
@@ -19,19 +27,22 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use clap::Parser;
 use tokio::io::AsyncBufReadExt;
 use tutti_core::codec::{EncoderConfig, FrameDuration};
-use tutti_core::engine::{Engine, EngineConfig, HOST_RATES, LatencyTerms};
+use tutti_core::engine::{
+    Engine, EngineConfig, EngineControl, EngineNetwork, HOST_RATES, LatencyTerms,
+};
 use tutti_core::protocol::RoomId;
 use tutti_core::session::{
     Identity, PeerStatistics, Session, SessionConfig, SessionEvent, TokenSource, Tokens,
 };
 use tutti_examples::api::Api;
 use tutti_examples::impulse::monotonic_ns;
-use tutti_examples::wav_host::{self, HostConfig, read_wav, write_wav};
+use tutti_examples::wav_host::{self, HostConfig, HostResult, read_wav, write_wav};
 
 /// Join a Tutti jam room and play WAV files through a real session.
 #[derive(Debug, Parser)]
@@ -41,7 +52,7 @@ struct Args {
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     server: String,
     /// Room id (from `POST /api/v1/rooms` or the room list).
-    #[arg(long, required_unless_present = "create_room")]
+    #[arg(long, required_unless_present_any = ["create_room", "list_devices"])]
     room: Option<String>,
     /// Create a public room with this name (needs an account) and join it; prints
     /// `room-created id=…` for the others to join.
@@ -74,6 +85,9 @@ struct Args {
     /// Leave after this many seconds (default: run until `quit` on stdin).
     #[arg(long)]
     seconds: Option<f64>,
+    /// Print each peer's statistics every this many ms (tests time recoveries with it).
+    #[arg(long, default_value_t = 1000)]
+    stats_ms: u64,
     /// Frames per engine block (the simulated sound card's buffer).
     #[arg(long, default_value_t = 64)]
     block: usize,
@@ -92,6 +106,21 @@ struct Args {
     /// what the wake-up buys).
     #[arg(long)]
     poll_pacing: bool,
+    /// List the sound cards (ids for --input-device/--output-device) and exit.
+    #[arg(long)]
+    list_devices: bool,
+    /// Capture device id or name (default: the system's default input).
+    #[arg(long)]
+    input_device: Option<String>,
+    /// Play without capturing (for output-only devices).
+    #[arg(long, conflicts_with = "input_device")]
+    no_input: bool,
+    /// Playback device id or name (default: the system's default output).
+    #[arg(long)]
+    output_device: Option<String>,
+    /// Frames per device callback to request (the device may grant another size; printed).
+    #[arg(long, default_value_t = 128)]
+    buffer_frames: u32,
 }
 
 fn parse_frame(s: &str) -> Result<FrameDuration, String> {
@@ -115,13 +144,11 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), BoxError> {
-    if args.input_wav.is_none() && args.output_wav.is_none() && args.impulses_ms.is_none() {
-        return Err(
-            "no audio device support in this build (the `device` feature is planned): \
-                    pass --input-wav and/or --output-wav"
-                .into(),
-        );
+    if args.list_devices {
+        return sound_card::list();
     }
+    let use_device =
+        args.input_wav.is_none() && args.output_wav.is_none() && args.impulses_ms.is_none();
     let identity = match (&args.email, &args.password, &args.name) {
         (Some(email), Some(password), _) => {
             let (api, email, password) = (Api::new(&args.server), email.clone(), password.clone());
@@ -155,14 +182,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         _ => return Err("pass --room, or --create-room with an account".into()),
     };
     let room = RoomId::new(room)?;
-    let input = args.input_wav.as_deref().map(read_wav).transpose()?;
-    let rate = input.as_ref().map_or(48_000, |a| a.rate);
-    if !HOST_RATES.contains(&rate) {
-        return Err(format!("the input WAV's rate {rate} Hz is not one of {HOST_RATES:?}").into());
-    }
-
-    let (engine, network, control) = Engine::new(EngineConfig {
-        host_rate: rate,
+    let engine_config = EngineConfig {
         max_block_frames: args.block,
         encoder: EncoderConfig {
             frame: args.frame_ms,
@@ -171,26 +191,18 @@ async fn run(args: Args) -> Result<(), BoxError> {
         initial_sequence: random_u32() as u16,
         initial_timestamp: random_u32(),
         ..EngineConfig::default()
-    })?;
+    };
+    let (mut host, network, control) = if use_device {
+        sound_card::start(&args, engine_config)?
+    } else {
+        wav_start(&args, engine_config)?
+    };
     control.set_monitor_level(args.monitor)?;
-    let stop = Arc::new(AtomicBool::new(false));
-    let host = wav_host::spawn(
-        engine,
-        HostConfig {
-            rate,
-            block: args.block,
-            input,
-            record: args.output_wav.is_some(),
-            impulses: args
-                .impulses_ms
-                .map(|ms| Duration::from_secs_f64(ms.max(1.0) / 1e3)),
-        },
-        Arc::clone(&stop),
-    )?;
 
     let mut config = SessionConfig {
         invite: args.invite.clone(),
         capture_wakeup: !args.poll_pacing,
+        stats_interval: Duration::from_millis(args.stats_ms.max(1)),
         ..SessionConfig::default()
     };
     config.link.udp_addrs = vec![args.udp_bind];
@@ -202,6 +214,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let mut first_decoded = tokio::time::interval(Duration::from_millis(1));
     let mut waiting_first = true;
 
+    let mut device_events = tokio::time::interval(Duration::from_millis(100));
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
     let deadline = args
@@ -236,11 +249,20 @@ async fn run(args: Args) -> Result<(), BoxError> {
                     waiting_first = false;
                 }
             }
+            _ = device_events.tick() => host.print_events(),
             _ = sleep_until(deadline) => break,
         }
     }
 
     session.leave().await?;
+    let (stop, host) = match host {
+        Host::Wav(stop, host) => (stop, host),
+        #[cfg(feature = "device")]
+        Host::Device(streams) => {
+            sound_card::finish(*streams);
+            return Ok(());
+        }
+    };
     stop.store(true, Ordering::Relaxed);
     let result = host.join().map_err(|_| "the host thread panicked")?;
     if let Some(path) = &args.output_wav {
@@ -259,6 +281,185 @@ async fn run(args: Args) -> Result<(), BoxError> {
         result.recording.frames()
     );
     Ok(())
+}
+
+/// What drives the engine's audio thread.
+enum Host {
+    /// The WAV host thread and its stop flag.
+    Wav(Arc<AtomicBool>, JoinHandle<HostResult>),
+    /// The sound card's streams (boxed: the grant record is large, the enum lives once).
+    #[cfg(feature = "device")]
+    Device(Box<tutti_core::device::DeviceStreams>),
+}
+
+impl Host {
+    /// Prints stream trouble reported since the last call (sound card only).
+    fn print_events(&mut self) {
+        #[cfg(feature = "device")]
+        if let Host::Device(streams) = self {
+            while let Some(event) = streams.poll_event() {
+                println!(
+                    "device-event direction={} fault={:?}",
+                    event.direction, event.fault
+                );
+            }
+        }
+    }
+}
+
+type Started = (Host, EngineNetwork, EngineControl);
+
+/// Starts the WAV host: the input WAV's rate (48 kHz without one) is the host rate.
+fn wav_start(args: &Args, config: EngineConfig) -> Result<Started, BoxError> {
+    let input = args.input_wav.as_deref().map(read_wav).transpose()?;
+    let rate = input.as_ref().map_or(48_000, |a| a.rate);
+    if !HOST_RATES.contains(&rate) {
+        return Err(format!("the input WAV's rate {rate} Hz is not one of {HOST_RATES:?}").into());
+    }
+    let (engine, network, control) = Engine::new(EngineConfig {
+        host_rate: rate,
+        ..config
+    })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let host = wav_host::spawn(
+        engine,
+        HostConfig {
+            rate,
+            block: args.block,
+            input,
+            record: args.output_wav.is_some(),
+            impulses: args
+                .impulses_ms
+                .map(|ms| Duration::from_secs_f64(ms.max(1.0) / 1e3)),
+        },
+        Arc::clone(&stop),
+    )?;
+    Ok((Host::Wav(stop, host), network, control))
+}
+
+/// The sound card (feature `device`).
+#[cfg(feature = "device")]
+mod sound_card {
+    use tutti_core::device::{
+        DeviceChoice, DeviceConfig, DevicePlan, DeviceStreams, StreamGrant, list_devices,
+    };
+    use tutti_core::engine::{Engine, EngineConfig};
+
+    use super::{Args, BoxError, Host, Started};
+
+    /// `--list-devices`: one `device` line per device, then its capabilities.
+    pub fn list() -> Result<(), BoxError> {
+        for d in list_devices()? {
+            println!(
+                "device id={:?} name={:?} default_input={} default_output={}",
+                d.id, d.name, d.default_input, d.default_output
+            );
+            for (direction, caps) in [("input", &d.input), ("output", &d.output)] {
+                if let Some(c) = caps {
+                    println!(
+                        "  {direction} channels={} rates={}..{} engine_rates={:?} buffer={}",
+                        channel_list(&c.channels),
+                        c.rate_range.0,
+                        c.rate_range.1,
+                        c.engine_rates,
+                        c.buffer_frames
+                            .map_or_else(|| "unknown".to_owned(), |(a, b)| format!("{a}..{b}")),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `1,2` or, for a contiguous run of more than four counts, `1..64`.
+    fn channel_list(channels: &[u16]) -> String {
+        match (channels.first(), channels.last()) {
+            (Some(&lo), Some(&hi))
+                if channels.len() > 4 && usize::from(hi - lo) + 1 == channels.len() =>
+            {
+                format!("{lo}..{hi}")
+            }
+            _ => channels
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+
+    /// Opens the devices at a rate they share and starts the engine on them.
+    pub fn start(args: &Args, config: EngineConfig) -> Result<Started, BoxError> {
+        let choice = |name: &Option<String>| {
+            name.clone()
+                .map_or(DeviceChoice::Default, DeviceChoice::Named)
+        };
+        let plan = DevicePlan::new(&DeviceConfig {
+            input: (!args.no_input).then(|| choice(&args.input_device)),
+            output: choice(&args.output_device),
+            buffer_frames: args.buffer_frames,
+        })?;
+        let (engine, network, control) = Engine::new(plan.engine_config(config))?;
+        let streams = plan.start(engine)?;
+        let granted = streams.granted();
+        if let Some(input) = &granted.input {
+            print_grant("device-input", input);
+        }
+        print_grant("device-output", &granted.output);
+        Ok((Host::Device(Box::new(streams)), network, control))
+    }
+
+    fn print_grant(keyword: &str, g: &StreamGrant) {
+        let granted = g
+            .buffer_frames
+            .map_or_else(|| "unknown".to_owned(), |b| b.to_string());
+        let ms = g
+            .buffer_frames
+            .map_or(0.0, |b| f64::from(b) * 1e3 / f64::from(g.sample_rate));
+        println!(
+            "{keyword} id={:?} name={:?} rate={} channels={} format={} buffer_requested={} \
+             buffer_granted={granted} buffer_ms={ms:.2}",
+            g.device, g.name, g.sample_rate, g.channels, g.sample_format, g.requested_buffer_frames,
+        );
+    }
+
+    /// Stops the streams and prints their counters.
+    pub fn finish(streams: DeviceStreams) {
+        let s = streams.stats();
+        drop(streams);
+        println!(
+            "done device output_callbacks={} input_callbacks={} input_underrun_frames={} \
+             input_dropped_frames={} input_clock_ppm={:.1} input_ratio_ppm={:.1} \
+             input_fill_frames={} input_trims={} input_pads={}",
+            s.output_callbacks,
+            s.input_callbacks,
+            s.input_underrun_frames,
+            s.input_dropped_frames,
+            s.input_clock_ppm,
+            s.input_ratio_ppm,
+            s.input_fill_frames,
+            s.input_trims,
+            s.input_pads,
+        );
+    }
+}
+
+/// Without the `device` feature only the WAV host exists.
+#[cfg(not(feature = "device"))]
+mod sound_card {
+    use tutti_core::engine::EngineConfig;
+
+    use super::{Args, BoxError, Started};
+
+    const MISSING: &str = "built without the `device` feature (sound card): pass --input-wav \
+                           and/or --output-wav, or build with `--features device`";
+
+    pub fn list() -> Result<(), BoxError> {
+        Err(MISSING.into())
+    }
+
+    pub fn start(_: &Args, _: EngineConfig) -> Result<Started, BoxError> {
+        Err(MISSING.into())
+    }
 }
 
 /// Access tokens for the session: the login's first, then one refresh per (re)join.

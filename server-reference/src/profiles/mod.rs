@@ -110,13 +110,18 @@ impl TryFrom<ProfileRow> for Profile {
 }
 
 async fn load(state: &AppState, user_id: &str) -> ApiResult<Option<Profile>> {
+    load_one(&state.db, user_id).await
+}
+
+/// One stored profile, if there is one (the recommender reloads changed ones).
+pub async fn load_one(db: &crate::db::Db, user_id: &str) -> ApiResult<Option<Profile>> {
     let row: Option<ProfileRow> = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
         " FROM profiles WHERE user_id = $1"
     ))
     .bind(user_id)
-    .fetch_optional(&state.db.pool)
+    .fetch_optional(&db.pool)
     .await?;
     row.map(Profile::try_from).transpose()
 }

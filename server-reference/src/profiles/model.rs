@@ -133,7 +133,8 @@ pub struct ProfileData {
     /// Coarse position of the city.
     #[serde(default)]
     pub coordinates: Option<Coordinates>,
-    /// IANA time zone, e.g. `Europe/Berlin`.
+    /// IANA time zone, e.g. `Europe/Berlin` (checked against the tz database; availability is
+    /// read in it, and in UTC when absent).
     #[serde(default)]
     pub time_zone: Option<String>,
     /// Up to 28 weekly slots.
@@ -197,16 +198,7 @@ impl ProfileData {
             c.longitude = (c.longitude * 10.0).round() / 10.0;
         }
         if let Some(tz) = &self.time_zone {
-            check_len("time_zone", tz, 1, 64)?;
-            let ok = tz
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "/_+-".contains(c))
-                && tz.starts_with(|c: char| c.is_ascii_alphabetic());
-            if !ok {
-                return Err(ApiError::BadRequest(
-                    "`time_zone` must be an IANA name like Europe/Berlin".into(),
-                ));
-            }
+            crate::time_zone::check_known("time_zone", tz)?;
         }
         if self.availability.len() > 28 {
             return Err(ApiError::BadRequest(
@@ -304,6 +296,8 @@ mod tests {
         assert!(with(|p| p.max_latency_ms = Some(0)));
         assert!(with(|p| p.avatar_url = Some("javascript:alert(1)".into())));
         assert!(with(|p| p.time_zone = Some("../etc/passwd".into())));
+        assert!(with(|p| p.time_zone = Some("Europe/Atlantis".into())));
+        assert!(!with(|p| p.time_zone = Some("America/New_York".into())));
         assert!(with(|p| p.coordinates = Some(Coordinates {
             latitude: 91.0,
             longitude: 0.0

@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 
 use super::factors::cojam_neighbourhood;
+use super::index::Pool;
 use super::model::canonical_instrument;
 use super::{INSTRUMENT, MemberId, Query, RecommendError, Recommender};
 
@@ -96,7 +97,6 @@ impl Recommender {
         }
         let s = self.position(seeker)?;
         let hood = cojam_neighbourhood(&self.graph, seeker);
-        let reach = self.reach(s, query);
         // The widest pool the exact search can afford for this many needs; the beam search
         // takes over when that would be narrower than EXACT_POOL.
         let affordable = (EXACT_LIMIT as f64).powf(1.0 / needs.len() as f64).floor() as usize;
@@ -105,24 +105,19 @@ impl Recommender {
         } else {
             BEAM_POOL
         };
-        // Pools of member positions per need, best first for the seeker.
+        // Pools of member positions per need, best first for the seeker: the top players of
+        // the instrument, found through the candidate index.
         let pools: Vec<Vec<usize>> = needs
             .iter()
             .map(|need| {
-                // Candidates: the instrument's visible players within reach (index postings).
-                let players = self
-                    .vocab
+                self.vocab
                     .get(INSTRUMENT, canonical_instrument(need))
-                    .map_or(&[][..], |i| self.candidates.players(i));
-                let within = players
-                    .iter()
-                    .filter(|&&c| reach.contains(&self.members[c as usize], c))
-                    .map(|&c| c as usize);
-                self.ranked(s, query, &hood, within)
-                    .into_iter()
-                    .map(|(_, c)| c)
-                    .take(per_need)
-                    .collect()
+                    .map_or_else(Vec::new, |i| {
+                        self.top_indexed(s, query, &hood, per_need, Pool::Players(i))
+                            .into_iter()
+                            .map(|(_, c)| c)
+                            .collect()
+                    })
             })
             .collect();
         if pools.iter().any(Vec::is_empty) {

@@ -227,8 +227,11 @@ pub struct Recommender {
     /// Members carrying each tag (genres and influences), for `tag_weight`.
     df: Vec<u32>,
     tag_weight: Vec<f64>,
-    /// Fitted once on the first population: later bios reuse its document frequencies.
+    /// Fitted on the first population and at each [`Recommender::install_bio_refit`]; bios
+    /// added or edited in between reuse its document frequencies.
     bio_model: BioModel,
+    /// Bios added, edited or removed since `bio_model` was fitted.
+    bio_edits: usize,
     candidates: index::CandidateIndex,
     rtts: RttTable,
     graph: CoJamGraph,
@@ -260,6 +263,7 @@ impl Recommender {
             df: Vec::new(),
             tag_weight: Vec::new(),
             bio_model,
+            bio_edits: 0,
             candidates: index::CandidateIndex::default(),
             rtts,
             graph,
@@ -269,6 +273,7 @@ impl Recommender {
             rec.insert_one(m);
         }
         rec.refresh_tag_weights();
+        rec.bio_edits = 0;
         rec
     }
 
@@ -290,6 +295,7 @@ impl Recommender {
         }
         self.members.swap_remove(i);
         self.prepared.swap_remove(i);
+        self.bio_edits += 1;
         if i != last {
             self.index.insert(self.members[i].id, i);
             self.link(i);
@@ -315,6 +321,9 @@ impl Recommender {
 
     fn insert_one(&mut self, m: Candidate) {
         let p = self.prepare(&m);
+        if self.member(m.id).is_none_or(|old| old.bio != m.bio) {
+            self.bio_edits += 1;
+        }
         match self.index.get(&m.id).copied() {
             Some(i) => {
                 self.unlink(i);
@@ -398,6 +407,39 @@ impl Recommender {
         }
     }
 
+    /// The share of bios added, edited or removed since the bio model was fitted (can exceed 1).
+    pub fn bio_drift(&self) -> f64 {
+        self.bio_edits as f64 / self.members.len().max(1) as f64
+    }
+
+    /// Every member's bio, to fit a new model on ([`text::BioRefit::build`]).
+    pub fn bios(&self) -> Vec<(MemberId, String)> {
+        self.members.iter().map(|m| (m.id, m.bio.clone())).collect()
+    }
+
+    /// Swaps in a model fitted off the request path: members whose bio is as in the refit's
+    /// snapshot take its vector, members added or edited since are vectorised now.
+    pub fn install_bio_refit(&mut self, refit: text::BioRefit) {
+        let text::BioRefit { model, mut vectors } = refit;
+        self.bio_edits = 0;
+        for (m, p) in self.members.iter().zip(&mut self.prepared) {
+            p.bio = match vectors.remove(&m.id) {
+                Some((bio, v)) if bio == m.bio => v,
+                _ => {
+                    self.bio_edits += 1;
+                    model.vector(&m.bio)
+                }
+            };
+        }
+        self.bio_model = model;
+    }
+
+    /// Refits the bio model here and now (for tests and batch jobs; the server builds the refit
+    /// on a blocking thread and installs it).
+    pub fn refit_bios(&mut self) {
+        self.install_bio_refit(text::BioRefit::build(self.bios()));
+    }
+
     /// Replaces the default weights.
     pub fn with_weights(mut self, weights: Weights) -> Self {
         self.weights = weights;
@@ -430,7 +472,7 @@ impl Recommender {
     ) -> Result<Vec<Recommendation>, RecommendError> {
         let s = self.position(seeker)?;
         let hood = factors::cojam_neighbourhood(&self.graph, seeker);
-        let ranked = self.top_indexed(s, query, &hood, query.limit);
+        let ranked = self.top_indexed(s, query, &hood, query.limit, index::Pool::Everyone);
         Ok(self.explain_all(s, query, &hood, ranked))
     }
 

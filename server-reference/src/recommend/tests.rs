@@ -449,13 +449,78 @@ fn assert_index_matches_full_scan(rec: &Recommender, seed: u64) {
                     fast, full,
                     "seed {seed}, seeker {seeker:?}, {mode:?}, top {limit}"
                 );
+                assert_players_match_full_scan(rec, seeker, &q, seed);
             }
         }
     }
 }
 
+/// A line-up pool (the top players of one instrument, through the index) equals the ranking of
+/// every player of it.
+fn assert_players_match_full_scan(rec: &Recommender, seeker: MemberId, q: &Query, seed: u64) {
+    let s = rec.position(seeker).unwrap();
+    let hood = factors::cojam_neighbourhood(&rec.graph, seeker);
+    for name in ["drums", "bass"] {
+        let Some(i) = rec.vocab.get(INSTRUMENT, canonical_instrument(name)) else {
+            continue;
+        };
+        let fast = rec.top_indexed(s, q, &hood, q.limit, index::Pool::Players(i));
+        let players = (0..rec.members.len()).filter(|&c| rec.prepared[c].plays.contains(&i));
+        let mut full = rec.ranked(s, q, &hood, players);
+        full.truncate(q.limit);
+        assert_eq!(fast, full, "seed {seed}, seeker {seeker:?}, {name} players");
+    }
+}
+
+/// [`population`] with two exact copies of every member (so scores tie and member ids decide
+/// who makes the cut) and a third of the members on tight latency budgets of 5–9 ms (so the
+/// online cut-off runs through the population, a few hundred km from each seeker).
+fn population_with_ties(seed: u64, n: u64) -> (Vec<Candidate>, RttTable, CoJamGraph) {
+    let (members, rtts, graph) = population(seed, n);
+    let mut g = Gen(seed ^ 0x7135);
+    let mut all = Vec::with_capacity(members.len() * 3);
+    for m in members {
+        let mut m = m;
+        if g.below(3) == 0 {
+            m.max_latency_ms = Some(5.0 + 4.0 * g.unit());
+        }
+        for copy in [1, 2] {
+            all.push(Candidate {
+                id: MemberId(m.id.0 + copy * 10_000),
+                ..m.clone()
+            });
+        }
+        all.push(m);
+    }
+    (all, rtts, graph)
+}
+
+#[test]
+fn a_tie_at_the_cut_goes_to_the_lower_ids() {
+    let mut seeker = player(1, "guitar", 52.5, 13.4);
+    seeker.looking_for = vec!["bass".into()];
+    // Thirty identical bassists next door, listed in descending id order.
+    let mut all = vec![seeker];
+    all.extend((100..130).rev().map(|i| player(i, "bass", 52.5, 13.4)));
+    let rec = Recommender::new(all, RttTable::default(), CoJamGraph::default());
+    for mode in [Mode::Online, Mode::InPerson] {
+        let q = Query::new(mode, 10);
+        let top = rec.recommend(MemberId(1), &q).unwrap();
+        let ids: Vec<u64> = top.iter().map(|r| r.member.0).collect();
+        assert_eq!(ids, (100..110).collect::<Vec<_>>());
+        assert_eq!(top, rec.recommend_full_scan(MemberId(1), &q).unwrap());
+    }
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(12))]
+
+    #[test]
+    fn index_results_equal_full_scan_with_ties_and_tight_budgets(seed in 0u64..1_000_000) {
+        let (members, rtts, graph) = population_with_ties(seed, 60);
+        let rec = Recommender::new(members, rtts, graph);
+        assert_index_matches_full_scan(&rec, seed);
+    }
 
     #[test]
     fn index_results_equal_full_scan(seed in 0u64..1_000_000) {
@@ -507,4 +572,81 @@ fn hidden_members_are_never_recommended_but_may_ask() {
             .unwrap()
             .is_none()
     );
+}
+
+/// The bio factor of `b` seen from `a` (in person, everyone in one town).
+fn bio_similarity(rec: &Recommender, a: u64, b: u64) -> f64 {
+    let r = rec
+        .score(MemberId(a), MemberId(b), &Query::new(Mode::InPerson, 10))
+        .unwrap()
+        .unwrap();
+    r.breakdown
+        .iter()
+        .find(|f| f.factor == Factor::Bio)
+        .unwrap()
+        .value
+}
+
+#[test]
+fn a_refit_weighs_terms_by_how_rare_they_are_now() {
+    let member = |id, bio: &str| Candidate {
+        id: MemberId(id),
+        bio: bio.into(),
+        location: Some(GeoPoint {
+            lat: 52.5,
+            lon: 13.4,
+        }),
+        ..Candidate::default()
+    };
+    let others = [
+        "punk", "blues", "soul", "folk", "funk", "metal", "opera", "ska",
+    ];
+    // At fit time nearly everyone mentions a theremin: the word carries little weight.
+    let mut members = vec![member(0, "theremin player, ambient drones")];
+    for (i, genre) in others.iter().enumerate() {
+        members.push(member(
+            i as u64 + 1,
+            &format!("I own a theremin and play {genre}"),
+        ));
+    }
+    members.push(member(9, "cello"));
+    let mut rec = Recommender::new(members, RttTable::default(), CoJamGraph::default());
+    assert_eq!(rec.bio_drift(), 0.0);
+
+    // Then most drop it, and member 1 rewrites their bio around it with words never seen.
+    for (i, genre) in others.iter().enumerate().skip(1) {
+        rec.upsert(member(i as u64 + 1, &format!("I play {genre}")));
+    }
+    rec.upsert(member(1, "theremin through tape loops"));
+    assert!((rec.bio_drift() - 0.8).abs() < 1e-9, "{}", rec.bio_drift());
+    // Words unknown to the model are scored at once (hashed ids, full IDF), not dropped.
+    let fresh = bio_similarity(&rec, 1, 0);
+    assert!(fresh > 0.0, "{fresh}");
+    let mut unseen = Recommender::new(
+        vec![member(0, "violin"), member(1, "tape loops")],
+        RttTable::default(),
+        CoJamGraph::default(),
+    );
+    unseen.upsert(member(0, "tape loops forever"));
+    assert!(bio_similarity(&unseen, 0, 1) > 0.5);
+
+    // After the refit the now-rare shared word weighs more: member 1 moves closer to member 0.
+    rec.refit_bios();
+    assert_eq!(rec.bio_drift(), 0.0);
+    let refitted = bio_similarity(&rec, 1, 0);
+    assert!(refitted > fresh + 0.05, "{fresh} -> {refitted}");
+    // Exactly what a population built from scratch computes.
+    let rebuilt = Recommender::new(
+        rec.members().to_vec(),
+        RttTable::default(),
+        CoJamGraph::default(),
+    );
+    assert!((bio_similarity(&rebuilt, 1, 0) - refitted).abs() < 1e-9);
+
+    // A bio edited between the snapshot and the swap is vectorised with the new model.
+    let refit = text::BioRefit::build(rec.bios());
+    rec.upsert(member(9, "theremin and cello"));
+    rec.install_bio_refit(refit);
+    assert!(bio_similarity(&rec, 9, 0) > 0.0);
+    assert!((rec.bio_drift() - 0.1).abs() < 1e-9, "{}", rec.bio_drift());
 }

@@ -6,10 +6,23 @@
 //! rest and long bios are not favoured. We add the inverse document frequency over the whole
 //! population, `idf = ln((N + 1) / (df + 1)) + 1` (smoothed, so unseen words still count), and
 //! L2-normalise: the similarity of two bios is the dot product of their vectors, in 0..1.
+//!
+//! # Staleness and refits
+//! Token ids are hashes, so a word the model has never seen still gets an id, and with df = 0
+//! the largest IDF: a new or edited bio is scored with every word it contains at once, never
+//! silently without them. What goes stale as bios change is the document frequencies (a word
+//! that has become rare still weighs as common) and the average length. So the model is
+//! refitted: [`BioRefit::build`] fits a new model and vectorises every bio off the request path
+//! (on a blocking thread, from a snapshot), and the recommender swaps it in
+//! (`Recommender::install_bio_refit`), re-vectorising only the bios edited meanwhile. The live
+//! server refits when enough bios changed since the last fit (see
+//! `recommendations::live::BIO_REFIT_DRIFT`), and on every full reload.
 
 use std::collections::HashMap;
 
 use bm25::{Embedder, EmbedderBuilder, Language};
+
+use super::model::MemberId;
 
 /// A bio as a unit-length sparse vector, sorted by token id.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -75,6 +88,30 @@ impl BioModel {
             terms.clear();
         }
         BioVector(terms)
+    }
+}
+
+/// A model fitted to a snapshot of the population's bios, with each bio's vector under it.
+#[derive(Debug)]
+pub struct BioRefit {
+    pub(super) model: BioModel,
+    /// Per member: the bio as it was in the snapshot, and its vector.
+    pub(super) vectors: HashMap<MemberId, (String, BioVector)>,
+}
+
+impl BioRefit {
+    /// Fits a model to `bios` and vectorises each (CPU work: run it off the request path).
+    pub fn build(bios: Vec<(MemberId, String)>) -> Self {
+        let texts: Vec<&str> = bios.iter().map(|(_, b)| b.as_str()).collect();
+        let model = BioModel::fit(&texts);
+        let vectors = bios
+            .into_iter()
+            .map(|(id, bio)| {
+                let v = model.vector(&bio);
+                (id, (bio, v))
+            })
+            .collect();
+        BioRefit { model, vectors }
     }
 }
 

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::live::{RTT_WINDOW, UNRATED, median};
+use super::live::{LiveRecommender, RTT_WINDOW, UNRATED, median};
 use crate::AppState;
 use crate::accounts::AuthUser;
 use crate::db::{Db, new_id, unix_now};
@@ -131,11 +131,11 @@ async fn create_jam(
     tx.commit().await?;
     for (i, a) in members.iter().enumerate() {
         for b in &members[i + 1..] {
-            refresh_pair(&state, a, b).await?;
+            refresh_pair(&state.db, &state.recommender, a, b).await?;
         }
     }
     for m in members.iter().chain(&no_shows) {
-        refresh_attendance(&state, m).await?;
+        refresh_attendance(&state.db, &state.recommender, m).await?;
     }
     Ok((
         StatusCode::CREATED,
@@ -149,14 +149,19 @@ async fn create_jam(
 }
 
 /// Recomputes a pair's co-jam summary from the stored rows and applies it.
-async fn refresh_pair(state: &AppState, a: &str, b: &str) -> ApiResult<()> {
+pub(crate) async fn refresh_pair(
+    db: &Db,
+    live: &LiveRecommender,
+    a: &str,
+    b: &str,
+) -> ApiResult<()> {
     let jams: Vec<String> = sqlx::query_scalar(
         "SELECT x.jam_id FROM jam_members x JOIN jam_members y ON x.jam_id = y.jam_id \
          WHERE x.user_id = $1 AND y.user_id = $2 AND x.attended = 1 AND y.attended = 1",
     )
     .bind(a)
     .bind(b)
-    .fetch_all(&state.db.pool)
+    .fetch_all(&db.pool)
     .await?;
     let mut sum = 0.0;
     for jam in &jams {
@@ -167,7 +172,7 @@ async fn refresh_pair(state: &AppState, a: &str, b: &str) -> ApiResult<()> {
         .bind(jam)
         .bind(a)
         .bind(b)
-        .fetch_all(&state.db.pool)
+        .fetch_all(&db.pool)
         .await?;
         sum += if ratings.is_empty() {
             UNRATED
@@ -177,24 +182,24 @@ async fn refresh_pair(state: &AppState, a: &str, b: &str) -> ApiResult<()> {
     }
     let n = u32::try_from(jams.len()).unwrap_or(u32::MAX);
     if n > 0 {
-        state
-            .recommender
-            .write()
-            .set_cojam(a, b, n, sum / f64::from(n));
+        live.write().set_cojam(a, b, n, sum / f64::from(n));
     }
     Ok(())
 }
 
-async fn refresh_attendance(state: &AppState, user: &str) -> ApiResult<()> {
+/// Recomputes a member's attendance counts from the stored rows and applies them.
+pub(crate) async fn refresh_attendance(
+    db: &Db,
+    live: &LiveRecommender,
+    user: &str,
+) -> ApiResult<()> {
     let rows: Vec<i64> = sqlx::query_scalar("SELECT attended FROM jam_members WHERE user_id = $1")
         .bind(user)
-        .fetch_all(&state.db.pool)
+        .fetch_all(&db.pool)
         .await?;
     let attended = rows.iter().filter(|&&a| a != 0).count();
     let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    state
-        .recommender
-        .write()
+    live.write()
         .set_attendance(user, count(attended), count(rows.len() - attended));
     Ok(())
 }
@@ -266,7 +271,7 @@ async fn rate(
     }
     tx.commit().await?;
     for r in &body.ratings {
-        refresh_pair(&state, &user.id, &r.profile_id).await?;
+        refresh_pair(&state.db, &state.recommender, &user.id, &r.profile_id).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -332,6 +337,18 @@ async fn report_rtt(
     .bind(unix_now())
     .execute(&state.db.pool)
     .await?;
+    refresh_rtt(&state.db, &state.recommender, (a, na), (b, nb)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Recomputes the medians a new measurement between `a` and `b` (ordered, with the networks it
+/// reported) changed, and applies them.
+pub(crate) async fn refresh_rtt(
+    db: &Db,
+    live: &LiveRecommender,
+    (a, na): (&str, Option<&str>),
+    (b, nb): (&str, Option<&str>),
+) -> ApiResult<()> {
     let window = i64::try_from(RTT_WINDOW).unwrap_or(i64::MAX);
     let mut pair: Vec<f64> = sqlx::query_scalar(
         "SELECT rtt_ms FROM rtt_measurements WHERE user_a = $1 AND user_b = $2 \
@@ -340,8 +357,11 @@ async fn report_rtt(
     .bind(a)
     .bind(b)
     .bind(window)
-    .fetch_all(&state.db.pool)
+    .fetch_all(&db.pool)
     .await?;
+    if pair.is_empty() {
+        return Ok(()); // deleted meanwhile (with a member): nothing to apply
+    }
     let network_median = match (na, nb) {
         (Some(na), Some(nb)) => {
             let mut v: Vec<f64> = sqlx::query(
@@ -351,7 +371,7 @@ async fn report_rtt(
             .bind(na)
             .bind(nb)
             .bind(window)
-            .fetch_all(&state.db.pool)
+            .fetch_all(&db.pool)
             .await?
             .iter()
             .map(|r| r.try_get::<f64, _>(0))
@@ -360,11 +380,9 @@ async fn report_rtt(
         }
         _ => None,
     };
-    state
-        .recommender
-        .write()
+    live.write()
         .set_rtt((a, na), (b, nb), median(&mut pair), network_median);
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// The user ids `user` blocked or was blocked by.

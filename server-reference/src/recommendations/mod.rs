@@ -3,11 +3,13 @@
 //!
 //! Every endpoint needs an access token and a profile of the caller's own. The scoring is the
 //! pure [`crate::recommend`] library over the in-memory [`live::LiveRecommender`]; a request
-//! reads the index under a read lock on a blocking thread, never the profiles table. Private
+//! first applies the change log (other instances' and hand-made writes, usually none), then reads
+//! the index under a read lock on a blocking thread, never the profiles table. Private
 //! profiles are never recommended (they are hidden in the index), blocks exclude both ways, and
 //! a recommendation shows only a member's display name, instruments, city and the score — never
 //! coordinates, bio or contact details.
 
+mod changes;
 pub mod feedback;
 pub mod live;
 
@@ -213,6 +215,7 @@ async fn query_for(
         crate::validate::check_range("max_travel_km", km, 1.0, 500.0)?;
         q.max_travel_km = km;
     }
+    state.recommender.sync(&state.db).await?;
     let blocked = feedback::blocked_either_way(&state.db, &user.id).await?;
     let pop = state.recommender.read();
     q.exclude = blocked.iter().filter_map(|u| pop.member(u)).collect();
@@ -463,6 +466,7 @@ async fn venues(
             "`members` may list at most {MAX_GROUP} profiles"
         )));
     }
+    state.recommender.sync(&state.db).await?;
     let blocked = feedback::blocked_either_way(&state.db, &user.id).await?;
     let group: Vec<rank::GroupMember> = {
         let pop = state.recommender.read();

@@ -20,35 +20,24 @@
 //! before it started. Searches arriving while a sync runs wait for it, and reuse it if it began
 //! after they arrived.
 //!
-//! PostgreSQL hands out sequence numbers at insert time, not commit time, so a number below the
-//! newest one seen may belong to a transaction still in flight: such gaps are re-read on every
-//! sync for [`GAP_WAIT`] (after which they must be rolled-back numbers). The log is pruned after
-//! [`LOG_RETENTION`]; an index that has not synced for [`RELOAD_AFTER`] (shorter) reloads whole.
+//! Following the log (PostgreSQL's sequence gaps, pruning, falling back to a full reload) is
+//! shared with the live recommender: [`crate::change_log`].
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use sqlx::AssertSqlSafe;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::geo::{Point, haversine_m, lat_band};
 use super::model::VenueKind;
 use super::search::{Area, MAX_CANDIDATES, Search};
-use crate::db::{Db, unix_now};
+use crate::change_log::{self, Follower, Step};
+use crate::db::Db;
 use crate::error::{ApiError, ApiResult};
 
-/// How long a gap in the change log's sequence is awaited before it counts as rolled back.
-pub const GAP_WAIT: Duration = Duration::from_secs(60);
-/// An index that has not synced for this long reloads everything (the log may be pruned).
-pub const RELOAD_AFTER: Duration = Duration::from_secs(30 * 60);
-/// Change-log entries older than this are deleted (well above [`RELOAD_AFTER`]).
-pub const LOG_RETENTION: Duration = Duration::from_secs(2 * 60 * 60);
-/// How often one instance prunes the log.
-const PRUNE_EVERY: Duration = Duration::from_secs(10 * 60);
-/// More changes than this in one sync: reload everything instead.
-const MAX_CHANGES_PER_SYNC: i64 = 20_000;
-/// Widest run of missing sequence numbers awaited as in-flight transactions.
-const MAX_AWAITED_GAP: i64 = 1_000;
+pub use crate::change_log::{GAP_WAIT, LOG_RETENTION, RELOAD_AFTER};
+
 /// Venues loaded per query while reloading changed ones.
 const LOAD_CHUNK: usize = 500;
 
@@ -175,25 +164,20 @@ pub struct Hits {
     pub examined: usize,
 }
 
-/// Where the index stands in the change log.
-#[derive(Debug, Default)]
-struct SyncState {
-    /// The index reflects the database as of these log entries.
-    applied: i64,
-    /// Sequence numbers below `applied` not seen yet, with when they were first missed.
-    gaps: BTreeMap<i64, Instant>,
-    /// When the last sync began (searches that arrived before it need no sync of their own).
-    last_start: Option<Instant>,
-    /// When the last sync finished; `None` before the first load.
-    last_sync: Option<Instant>,
-    last_prune: Option<Instant>,
-}
-
 /// The venue index; cheap to clone (shared).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct VenueIndex {
     grid: Arc<RwLock<Grid>>,
-    sync: Arc<tokio::sync::Mutex<SyncState>>,
+    sync: Arc<tokio::sync::Mutex<Follower>>,
+}
+
+impl Default for VenueIndex {
+    fn default() -> Self {
+        Self {
+            grid: Arc::default(),
+            sync: Arc::new(tokio::sync::Mutex::new(Follower::new("venue_changes"))),
+        }
+    }
 }
 
 /// The compact columns of a venue.
@@ -241,89 +225,37 @@ impl VenueIndex {
     /// Brings the index up to date with every write committed before this call.
     pub async fn sync(&self, db: &Db) -> ApiResult<()> {
         let arrived = Instant::now();
-        let mut state = self.sync.lock().await;
-        if state.last_start.is_some_and(|t| t >= arrived) {
-            return Ok(()); // a sync that began after we arrived has seen all we need
-        }
-        let start = Instant::now();
-        state.last_start = Some(start);
-        let stale = state
-            .last_sync
-            .is_none_or(|t| start.duration_since(t) >= RELOAD_AFTER);
-        if stale {
-            self.reload(db, &mut state).await?;
-        } else {
-            self.catch_up(db, &mut state, start).await?;
-        }
-        state.last_sync = Some(Instant::now());
-        if state
-            .last_prune
-            .is_none_or(|t| start.duration_since(t) >= PRUNE_EVERY)
-        {
-            state.last_prune = Some(start);
-            let horizon = unix_now() - i64::try_from(LOG_RETENTION.as_secs()).unwrap_or(i64::MAX);
-            sqlx::query("DELETE FROM venue_changes WHERE changed_at < $1")
-                .bind(horizon)
-                .execute(&db.pool)
-                .await?;
-        }
-        Ok(())
+        let mut log = self.sync.lock().await;
+        let (start, step) = log.begin(arrived);
+        let done = match step {
+            Step::Covered => return Ok(()),
+            Step::Reload => self.reload(db, &mut log).await,
+            Step::CatchUp => self.catch_up(db, &mut log, start).await,
+        };
+        log.finish(db, start, done).await
     }
 
     /// Loads every venue; the log position is read first, so writes racing the load are
     /// replayed by the next sync (replaying is idempotent).
-    async fn reload(&self, db: &Db, state: &mut SyncState) -> ApiResult<()> {
-        let applied: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM venue_changes")
-            .fetch_one(&db.pool)
-            .await?;
+    async fn reload(&self, db: &Db, log: &mut Follower) -> ApiResult<()> {
+        let read_at = Instant::now();
+        let position = change_log::position(db, log.table()).await?;
         let entries = load(db, None).await?;
         *self.write() = Grid::build(entries);
-        state.applied = applied;
-        state.gaps.clear();
+        log.reloaded(position, read_at);
         tracing::info!(venues = self.len(), "venue index loaded");
         Ok(())
     }
 
-    /// Applies the log entries past `state.applied` (and any awaited gaps).
-    async fn catch_up(&self, db: &Db, state: &mut SyncState, now: Instant) -> ApiResult<()> {
-        state
-            .gaps
-            .retain(|_, first_missed| now.duration_since(*first_missed) < GAP_WAIT);
-        let from = state
-            .gaps
-            .keys()
-            .next()
-            .map_or(state.applied, |&gap| gap - 1)
-            .min(state.applied);
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT seq, venue_id FROM venue_changes WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(from)
-        .bind(MAX_CHANGES_PER_SYNC + 1)
-        .fetch_all(&db.pool)
-        .await?;
-        if rows.len() > usize::try_from(MAX_CHANGES_PER_SYNC).unwrap_or(usize::MAX) {
-            return self.reload(db, state).await;
-        }
-        let mut changed = HashSet::new();
-        let mut expected = state.applied + 1;
-        for (seq, venue_id) in rows {
-            if seq > state.applied {
-                // Numbers skipped on the way up may still commit (see the module docs); a jump
-                // wider than any batch of concurrent writers is a sequence reset, not in-flight
-                // transactions.
-                if seq - expected <= MAX_AWAITED_GAP {
-                    for missing in expected..seq {
-                        state.gaps.insert(missing, now);
-                    }
-                }
-                expected = seq + 1;
-                state.applied = seq;
-                changed.insert(venue_id);
-            } else if state.gaps.remove(&seq).is_some() {
-                changed.insert(venue_id);
-            }
-        }
+    /// Applies the log entries not applied yet.
+    async fn catch_up(&self, db: &Db, log: &mut Follower, now: Instant) -> ApiResult<()> {
+        let Some(rows) = log
+            .read_new(db, "venue_id", now, |r| r.try_get::<String, _>(1))
+            .await?
+        else {
+            return self.reload(db, log).await;
+        };
+        let changed: HashSet<String> = rows.into_iter().collect();
         if changed.is_empty() {
             return Ok(());
         }
