@@ -9,12 +9,14 @@
 //! the poll follows the capture, and no packet waits for an unrelated timer.
 //!
 //! The prediction is on the clock of the `now` the host passes to
-//! [`Engine::process_at`](super::Engine::process_at); [`Engine::process`](super::Engine::process)
-//! uses the call time, which is what the pacer needs. A host that passes a later output time
-//! shifts the prediction by its output latency; the pacer's fallback period bounds the cost.
+//! [`Engine::process_at`](super::Engine::process_at) (when the block will sound). A host that
+//! passes its output time (the `device` module does) leads the call time by its output
+//! latency, so the audio thread also publishes that lead (`now` minus the call time it read)
+//! and [`CaptureClock::next_call_due`] gives the prediction on the call-time clock, which is
+//! what a pacer sleeps on.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The shared cell: the audio thread writes, any number of [`CaptureClock`]s read.
@@ -26,6 +28,8 @@ pub(crate) struct DueCell {
     due: AtomicU64,
     /// Codec frames completed so far (handed to the capture ring or dropped on a full one).
     captured: AtomicU64,
+    /// How far the host's `now` led the call time at the last block, nanoseconds (signed).
+    lead: AtomicI64,
 }
 
 impl DueCell {
@@ -34,15 +38,17 @@ impl DueCell {
             epoch: Instant::now(),
             due: AtomicU64::new(0),
             captured: AtomicU64::new(0),
+            lead: AtomicI64::new(0),
         }
     }
 
     /// Records the prediction and the frames completed so far (audio thread: wait-free, no
     /// system call). An instant before the epoch (virtual time in tests) is stored as the epoch.
-    pub(crate) fn store(&self, due: Instant, captured: u64) {
+    pub(crate) fn store(&self, due: Instant, lead: i64, captured: u64) {
         let nanos = due.saturating_duration_since(self.epoch).as_nanos();
         let nanos = u64::try_from(nanos).unwrap_or(u64::MAX - 1);
         self.due.store(nanos + 1, Ordering::Relaxed);
+        self.lead.store(lead, Ordering::Relaxed);
         // Release: a reader that sees the count also sees the frames in the capture ring.
         self.captured.store(captured, Ordering::Release);
     }
@@ -73,6 +79,14 @@ pub(crate) fn predict(
     now + block.mul_f64(blocks.min(1e6))
 }
 
+/// `a − b` in nanoseconds, saturating (a host's timestamps are input: never overflow).
+pub(crate) fn signed_nanos(a: Instant, b: Instant) -> i64 {
+    match a.checked_duration_since(b) {
+        Some(d) => i64::try_from(d.as_nanos()).unwrap_or(i64::MAX),
+        None => i64::try_from((b - a).as_nanos()).map_or(i64::MIN, |n| -n),
+    }
+}
+
 /// A read handle on the capture's next-frame prediction, for the network side's pacer. Cheap to
 /// clone, `Send` and `Sync`; reading is one atomic load.
 #[derive(Clone)]
@@ -90,6 +104,20 @@ impl CaptureClock {
     /// The frame is in the capture ring shortly after that block's `process` call begins.
     pub fn next_frame_due(&self) -> Option<Instant> {
         self.cell.next_frame_due.load()
+    }
+
+    /// [`Self::next_frame_due`] moved onto the clock of the host's calls: when the block that
+    /// completes the next frame will be *called* (the host's `now` may lead that by its output
+    /// latency). This is what a pacer sleeps until.
+    pub fn next_call_due(&self) -> Option<Instant> {
+        let due = self.next_frame_due()?;
+        let lead = self.cell.next_frame_due.lead.load(Ordering::Relaxed);
+        let shift = Duration::from_nanos(lead.unsigned_abs());
+        if lead >= 0 {
+            Some(due.checked_sub(shift).unwrap_or(due))
+        } else {
+            Some(due.checked_add(shift).unwrap_or(due))
+        }
     }
 
     /// Codec frames the audio thread has completed so far: when it moves, there is something
@@ -131,13 +159,14 @@ mod tests {
         let cell = DueCell::new();
         assert_eq!(cell.load(), None);
         let later = cell.epoch + Duration::from_micros(2500);
-        cell.store(later, 3);
+        cell.store(later, 0, 3);
         assert_eq!(cell.load(), Some(later));
         assert_eq!(cell.captured.load(Ordering::Acquire), 3);
         cell.store(
             cell.epoch
                 .checked_sub(Duration::from_secs(1))
                 .unwrap_or(cell.epoch),
+            0,
             4,
         );
         assert_eq!(cell.load(), Some(cell.epoch));

@@ -336,7 +336,8 @@ impl Engine {
         output: &mut [&mut [f32]],
         frames: usize,
     ) -> Result<(), ProcessError> {
-        self.process_at(Instant::now(), input, output, frames)
+        let now = Instant::now();
+        self.run_block(now, now, input, output, frames)
     }
 
     /// Processes one host block: `input` and `output` are planar channel slices of at least
@@ -345,10 +346,24 @@ impl Engine {
     /// single output gets the mono sum, further outputs silence). `now` is when the block starts
     /// to sound, on the clock the network side stamps arrivals with.
     ///
-    /// Wait-free and allocation-free. On a refused call the outputs are silenced.
+    /// Wait-free and allocation-free. On a refused call the outputs are silenced. Also reads
+    /// `Instant::now()` once (a vDSO call, as in [`Engine::process`]): the network side's pacer
+    /// needs the call time, which `now` may lead by the host's output latency.
     pub fn process_at(
         &mut self,
         now: Instant,
+        input: &[&[f32]],
+        output: &mut [&mut [f32]],
+        frames: usize,
+    ) -> Result<(), ProcessError> {
+        self.run_block(now, Instant::now(), input, output, frames)
+    }
+
+    /// One block: `now` is when it starts to sound, `called` when the host called.
+    fn run_block(
+        &mut self,
+        now: Instant,
+        called: Instant,
         input: &[&[f32]],
         output: &mut [&mut [f32]],
         frames: usize,
@@ -362,7 +377,7 @@ impl Engine {
         }
         self.run_commands();
         self.capture.run(input, frames);
-        self.predict_next_frame(now, frames);
+        self.predict_next_frame(now, called, frames);
         self.drain_packets();
         self.render(now, frames);
         self.write_output(input, output, frames);
@@ -399,8 +414,9 @@ impl Engine {
     }
 
     /// Tells the network side when the next codec frame will be complete ([`CaptureClock`]),
-    /// assuming the host keeps calling with blocks of this size.
-    fn predict_next_frame(&self, now: Instant, frames: usize) {
+    /// assuming the host keeps calling with blocks of this size, and how far the host's `now`
+    /// leads the call time.
+    fn predict_next_frame(&self, now: Instant, called: Instant, frames: usize) {
         let block_48k = frames as f64 * f64::from(SAMPLE_RATE) / f64::from(self.host_rate);
         let due = capture_clock::predict(
             now,
@@ -408,7 +424,10 @@ impl Engine {
             block_48k,
             self.capture.missing_frames(),
         );
-        self.shared.next_frame_due.store(due, self.capture.index);
+        let lead = capture_clock::signed_nanos(now, called);
+        self.shared
+            .next_frame_due
+            .store(due, lead, self.capture.index);
     }
 
     /// Adopts added peers and hands removed ones back for dropping elsewhere.

@@ -171,3 +171,36 @@ fn the_capture_clock_names_the_block_that_completes_each_frame() {
         assert_eq!(completed, 200 * block / 120, "every frame was sent");
     }
 }
+
+#[test]
+fn a_host_passing_its_output_time_gets_predictions_on_the_call_clock() {
+    let (mut engine, network, _control) = Engine::new(EngineConfig::default()).expect("engine");
+    let clock = network.capture_clock();
+    // Far longer than any real output latency, so the bound below holds on a loaded machine.
+    let output_latency = Duration::from_millis(500);
+    let (input, mut out) = ([0.1f32; 64], [[0.0f32; 64]; 2]);
+    let [l, r] = &mut out;
+    engine
+        .process_at(
+            Instant::now() + output_latency,
+            &[&input, &input],
+            &mut [&mut l[..], &mut r[..]],
+            64,
+        )
+        .expect("process");
+    let (host, call) = (
+        clock.next_frame_due().expect("predicted"),
+        clock.next_call_due().expect("predicted"),
+    );
+    // The lead is measured between two clock reads a few instructions apart.
+    let shift = host - call;
+    assert!(
+        shift <= output_latency && shift > output_latency / 2,
+        "{shift:?}"
+    );
+    // `process` calls with its own call time: no lead.
+    engine
+        .process(&[&input, &input], &mut [&mut l[..], &mut r[..]], 64)
+        .expect("process");
+    assert_eq!(clock.next_frame_due(), clock.next_call_due());
+}

@@ -12,8 +12,8 @@
 //! ([`CaptureClock::frames_captured`]), so the session task wakes once per frame. While the
 //! predicted block is overdue (the host is late or stopped) it re-checks a few times at a short
 //! interval, then every `pacing` period, so a stalled host costs ~1000 wake-ups a second of
-//! this thread alone, and a host whose `now` is not its call time is never worse off than the
-//! old fixed poll.
+//! this thread alone. It sleeps on the call-time clock ([`CaptureClock::next_call_due`]), so a
+//! host that passes its output time to `process_at` is paced as well as one calling `process`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -84,7 +84,7 @@ fn run(clock: &CaptureClock, fallback: Duration, notify: &Notify, stop: &AtomicB
             notify.notify_one();
         }
         let now = Instant::now();
-        let wake = next_wake(clock.next_frame_due(), now, fallback, &mut retries);
+        let wake = next_wake(clock.next_call_due(), now, fallback, &mut retries);
         if let Some(d) = wake.checked_duration_since(Instant::now()) {
             std::thread::sleep(d);
         }
