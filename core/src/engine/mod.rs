@@ -26,8 +26,9 @@
 //! The audio thread needs `now` (when the block starts to sound, in the same clock as the
 //! arrival times the network side stamps). Hosts that know their output time call
 //! [`Engine::process_at`]; [`Engine::process`] reads `Instant::now()` once per callback — on Linux
-//! a vDSO call that neither allocates nor enters the kernel. Tests drive `process_at` with virtual
-//! time.
+//! a vDSO call that neither allocates nor enters the kernel. `process_at` reads it once too, but
+//! only to tell the network side's pacer the call time (`capture_clock`); everything else runs
+//! on the `now` it is given, so tests drive it with virtual time.
 //!
 //! # Run loop
 //! ```
