@@ -87,8 +87,10 @@ pub(crate) fn signed_nanos(a: Instant, b: Instant) -> i64 {
     }
 }
 
-/// A read handle on the capture's next-frame prediction, for the network side's pacer. Cheap to
-/// clone, `Send` and `Sync`; reading is one atomic load.
+/// A read handle on the capture's next-frame prediction, for the network side's pacer: after
+/// each block the audio thread stores (atomics only) when the block that completes its next codec
+/// frame will be called and how many frames it has completed, so a pacer can sleep until then
+/// instead of polling the capture ring. Cheap to clone, `Send` and `Sync`; reads are atomic loads.
 #[derive(Clone)]
 pub struct CaptureClock {
     cell: Arc<super::shared::Shared>,
@@ -100,7 +102,8 @@ impl CaptureClock {
     }
 
     /// When the host block that completes the next codec frame is expected to start, on the
-    /// clock of the host's `now` (see the [module docs](self)); `None` before the first block.
+    /// clock of the `now` passed to [`Engine::process_at`](super::Engine::process_at); `None` before
+    /// the first block.
     /// The frame is in the capture ring shortly after that block's `process` call begins.
     pub fn next_frame_due(&self) -> Option<Instant> {
         self.cell.next_frame_due.load()
