@@ -23,8 +23,9 @@
 //!   jitter presets, loss bursts, reordering, duplication, clock drift and CSV traces.
 //!
 //! # Time
-//! No state machine in this crate reads a clock (only the convenience `engine::Engine::process`
-//! reads `Instant::now()` once per callback). Every one takes `now: Instant` from its caller,
+//! No state machine in this crate reads a clock (only `engine::Engine::process` and
+//! `process_at` read `Instant::now()` once per callback: the former as its `now`, the latter
+//! only to tell the send pacer the call time). Every one takes `now: Instant` from its caller,
 //! so a test can run an hour of network time in a second, reproducibly from a seed, and a DAW host
 //! can drive the same code from its own thread.
 //!

@@ -99,6 +99,14 @@ impl OnsetDetector {
 /// onsets with no sent onset within `max` before them (noise, or a burst sent before the
 /// recording started) are skipped. Both lists are in nanoseconds on [`monotonic_ns`]'s clock.
 pub fn pair_delays(sent: &[u64], heard: &[u64], max: Duration) -> Vec<Duration> {
+    pair_onsets(sent, heard, max)
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect()
+}
+
+/// [`pair_delays`], keeping each delay's heard onset (to tell start-up from steady state).
+pub fn pair_onsets(sent: &[u64], heard: &[u64], max: Duration) -> Vec<(u64, Duration)> {
     let max = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
     let mut sent = sent.to_vec();
     sent.sort_unstable();
@@ -107,7 +115,7 @@ pub fn pair_delays(sent: &[u64], heard: &[u64], max: Duration) -> Vec<Duration> 
         .filter_map(|&h| {
             let before = sent.partition_point(|&s| s <= h);
             let s = *sent.get(before.checked_sub(1)?)?;
-            (h - s <= max).then(|| Duration::from_nanos(h - s))
+            (h - s <= max).then(|| (h, Duration::from_nanos(h - s)))
         })
         .collect()
 }

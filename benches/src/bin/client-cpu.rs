@@ -1,7 +1,10 @@
 //! Whole-client CPU with five remote peers at 2.5 ms frames: six `jam` processes in one room on
 //! loopback through a real `tutti-server`, each sending a tone and hearing the other five.
 //!
-//! Run with: `cargo run --release -p tutti-bench --bin client-cpu -- [--json] [--peers N] [--seconds S]`
+//! Run with: `cargo run --release -p tutti-bench --bin client-cpu -- [--json] [--peers N] [--seconds S] [--poll-pacing]`
+//!
+//! `--poll-pacing` runs the clients with the old 1 ms capture poll instead of the capture
+//! wake-up (`jam --poll-pacing`), for an A/B of the pacer's cost.
 //!
 //! Once every client decodes all the others, each process's CPU time (user + system, from
 //! `/proc/<pid>/stat` and per thread from `/proc/<pid>/task/*/stat`, 10 ms ticks) is sampled
@@ -61,7 +64,7 @@ fn main() {
 }
 
 fn run() -> Result<(), String> {
-    let (mut json, mut peers, mut seconds) = (false, 6usize, 10.0f64);
+    let (mut json, mut peers, mut seconds, mut poll_pacing) = (false, 6usize, 10.0f64, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -69,6 +72,7 @@ fn run() -> Result<(), String> {
             "--json" => json = true,
             "--peers" => peers = value()?.parse().map_err(|e| format!("{e}"))?,
             "--seconds" => seconds = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--poll-pacing" => poll_pacing = true,
             _ => return Err(format!("unknown argument {arg}")),
         }
     }
@@ -109,6 +113,9 @@ fn run() -> Result<(), String> {
                 "--input-wav",
             ])
             .arg(&tone);
+        if poll_pacing {
+            command.arg("--poll-pacing");
+        }
         clients.push(JamProcess::start(command, None).map_err(|e| e.to_string())?);
     }
     // Every client decodes all the others (a stats line per peer with frames decoded).

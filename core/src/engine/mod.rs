@@ -26,8 +26,9 @@
 //! The audio thread needs `now` (when the block starts to sound, in the same clock as the
 //! arrival times the network side stamps). Hosts that know their output time call
 //! [`Engine::process_at`]; [`Engine::process`] reads `Instant::now()` once per callback — on Linux
-//! a vDSO call that neither allocates nor enters the kernel. Tests drive `process_at` with virtual
-//! time.
+//! a vDSO call that neither allocates nor enters the kernel. `process_at` reads it once too, but
+//! only to tell the network side's pacer the call time (`capture_clock`); everything else runs
+//! on the `now` it is given, so tests drive it with virtual time.
 //!
 //! # Run loop
 //! ```
@@ -52,6 +53,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod capture_clock;
 mod control;
 mod network;
 mod plain;
@@ -65,6 +67,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+pub use capture_clock::CaptureClock;
 pub use control::EngineControl;
 pub use network::{EngineNetwork, EnginePeer, OutgoingPacket, PeerConfig, ReceiveError, Stream};
 pub use slots::MAX_RTP_PAYLOAD;
@@ -334,7 +337,8 @@ impl Engine {
         output: &mut [&mut [f32]],
         frames: usize,
     ) -> Result<(), ProcessError> {
-        self.process_at(Instant::now(), input, output, frames)
+        let now = Instant::now();
+        self.run_block(now, now, input, output, frames)
     }
 
     /// Processes one host block: `input` and `output` are planar channel slices of at least
@@ -343,10 +347,24 @@ impl Engine {
     /// single output gets the mono sum, further outputs silence). `now` is when the block starts
     /// to sound, on the clock the network side stamps arrivals with.
     ///
-    /// Wait-free and allocation-free. On a refused call the outputs are silenced.
+    /// Wait-free and allocation-free. On a refused call the outputs are silenced. Also reads
+    /// `Instant::now()` once (a vDSO call, as in [`Engine::process`]): the network side's pacer
+    /// needs the call time, which `now` may lead by the host's output latency.
     pub fn process_at(
         &mut self,
         now: Instant,
+        input: &[&[f32]],
+        output: &mut [&mut [f32]],
+        frames: usize,
+    ) -> Result<(), ProcessError> {
+        self.run_block(now, Instant::now(), input, output, frames)
+    }
+
+    /// One block: `now` is when it starts to sound, `called` when the host called.
+    fn run_block(
+        &mut self,
+        now: Instant,
+        called: Instant,
         input: &[&[f32]],
         output: &mut [&mut [f32]],
         frames: usize,
@@ -360,6 +378,7 @@ impl Engine {
         }
         self.run_commands();
         self.capture.run(input, frames);
+        self.predict_next_frame(now, called, frames);
         self.drain_packets();
         self.render(now, frames);
         self.write_output(input, output, frames);
@@ -393,6 +412,23 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Tells the network side when the next codec frame will be complete ([`CaptureClock`]),
+    /// assuming the host keeps calling with blocks of this size, and how far the host's `now`
+    /// leads the call time.
+    fn predict_next_frame(&self, now: Instant, called: Instant, frames: usize) {
+        let block_48k = frames as f64 * f64::from(SAMPLE_RATE) / f64::from(self.host_rate);
+        let due = capture_clock::predict(
+            now,
+            frames_to_duration(frames, self.host_rate),
+            block_48k,
+            self.capture.missing_frames(),
+        );
+        let lead = capture_clock::signed_nanos(now, called);
+        self.shared
+            .next_frame_due
+            .store(due, lead, self.capture.index);
     }
 
     /// Adopts added peers and hands removed ones back for dropping elsewhere.
@@ -622,6 +658,11 @@ impl Capture {
                 }
             }
         }
+    }
+
+    /// Frames (48 kHz) still missing from the codec frame being filled.
+    fn missing_frames(&self) -> usize {
+        (self.frame.len() - self.filled) / self.channels.max(1)
     }
 
     fn emit_if_full(&mut self) {

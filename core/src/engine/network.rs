@@ -374,6 +374,12 @@ impl EngineNetwork {
         self.plain.iter().map(PlainStream::frame)
     }
 
+    /// A handle that says when the audio thread will have the next frame ready, so a pacer can
+    /// wake for it rather than poll ([`CaptureClock`](super::CaptureClock)).
+    pub fn capture_clock(&self) -> super::CaptureClock {
+        super::CaptureClock::new(Arc::clone(&self.shared))
+    }
+
     /// The encoder, e.g. to change the bitrate when congestion control reacts.
     pub fn encoder_mut(&mut self) -> &mut Encoder {
         &mut self.encoder

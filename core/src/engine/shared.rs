@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::capture_clock::DueCell;
 use super::stats::{STATS_WORDS, SeqCell};
 pub(crate) use crate::mixer::shared::AtomicF32;
 
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
     pub(crate) resampling: Duration,
     pub(crate) capture_overruns: AtomicU64,
     pub(crate) blocks: AtomicU64,
+    /// When the next captured frame is expected ([`super::CaptureClock`]).
+    pub(crate) next_frame_due: DueCell,
 }
 
 impl Shared {
@@ -64,6 +67,7 @@ impl Shared {
             resampling,
             capture_overruns: AtomicU64::new(0),
             blocks: AtomicU64::new(0),
+            next_frame_due: DueCell::new(),
         }
     }
 }

@@ -123,3 +123,84 @@ fn stats_snapshots_are_never_torn() {
     }
     writer.join().expect("writer");
 }
+
+#[test]
+fn the_capture_clock_names_the_block_that_completes_each_frame() {
+    // 2.5 ms frames (120 samples) in 64-frame blocks, and in 256-frame blocks (two frames each).
+    for block in [64usize, 256] {
+        let (mut engine, mut network, _control) =
+            Engine::new(EngineConfig::default()).expect("engine");
+        let clock = network.capture_clock();
+        assert_eq!(
+            clock.next_frame_due(),
+            None,
+            "nothing predicted before a block"
+        );
+        let period = frames_to_duration(block, 48_000);
+        let start = Instant::now();
+        let (input, mut out) = (
+            vec![0.1f32; block],
+            [vec![0.0f32; block], vec![0.0f32; block]],
+        );
+        let mut completed = 0;
+        for k in 0..200u32 {
+            let now = start + period * k;
+            let predicted = clock.next_frame_due();
+            let [l, r] = &mut out;
+            engine
+                .process_at(now, &[&input, &input], &mut [&mut l[..], &mut r[..]], block)
+                .expect("process");
+            let mut frames = 0;
+            while network.poll_packet().is_some() {
+                frames += 1;
+            }
+            if k > 0 {
+                assert_eq!(
+                    frames > 0,
+                    predicted == Some(now),
+                    "block {k} of {block}: predicted {predicted:?}, frames {frames}"
+                );
+            }
+            completed += frames;
+            assert_eq!(
+                clock.frames_captured(),
+                completed as u64,
+                "the count names the frames"
+            );
+        }
+        assert_eq!(completed, 200 * block / 120, "every frame was sent");
+    }
+}
+
+#[test]
+fn a_host_passing_its_output_time_gets_predictions_on_the_call_clock() {
+    let (mut engine, network, _control) = Engine::new(EngineConfig::default()).expect("engine");
+    let clock = network.capture_clock();
+    // Far longer than any real output latency, so the bound below holds on a loaded machine.
+    let output_latency = Duration::from_millis(500);
+    let (input, mut out) = ([0.1f32; 64], [[0.0f32; 64]; 2]);
+    let [l, r] = &mut out;
+    engine
+        .process_at(
+            Instant::now() + output_latency,
+            &[&input, &input],
+            &mut [&mut l[..], &mut r[..]],
+            64,
+        )
+        .expect("process");
+    let (host, call) = (
+        clock.next_frame_due().expect("predicted"),
+        clock.next_call_due().expect("predicted"),
+    );
+    // The lead is measured between two clock reads a few instructions apart.
+    let shift = host - call;
+    assert!(
+        shift <= output_latency && shift > output_latency / 2,
+        "{shift:?}"
+    );
+    // `process` calls with its own call time: no lead.
+    engine
+        .process(&[&input, &input], &mut [&mut l[..], &mut r[..]], 64)
+        .expect("process");
+    assert_eq!(clock.next_frame_due(), clock.next_call_due());
+}

@@ -172,6 +172,11 @@ pub struct JitterStats {
 /// Pops per steering window (~80 ms at 2.5 ms frames): long enough to span the host-block
 /// sawtooth, short enough to react within a fraction of a second.
 const STEER_WINDOW: u32 = 32;
+/// Extra target while the clock skew is unknown. Steering follows an unknown drift with a
+/// steady error of `drift × correction_time` (2000 ppm × 1 s = 2 ms), whatever the frame: so
+/// 2.5 ms, not a whole frame — at 20 ms frames a frame of headroom held for the first seconds
+/// (and drained at 0.5% afterwards) dominated a short session's latency.
+const UNKNOWN_SKEW_HEADROOM: Duration = Duration::from_micros(2500);
 /// Consecutive out-of-window packets that prove a new stream rather than stray packets.
 const RESTART_AFTER: u32 = 3;
 /// A payload with the largest Opus frame plus two redundant ones and their headers.
@@ -480,8 +485,8 @@ impl<P: DelayPolicy> JitterBuffer<P> {
         let mut target = self.policy.target(now);
         if !self.skew.is_estimated() {
             // Until the clock skew is known (a few seconds), up to 2000 ppm of drift may pull the
-            // delay down faster than steering can see it: keep a frame of headroom.
-            target += self.config.frame.as_duration();
+            // delay down faster than steering can see it: keep headroom for it.
+            target += self.config.frame.as_duration().min(UNKNOWN_SKEW_HEADROOM);
         }
         self.stats.target_delay = target;
         let Some(mut next) = self.next.or_else(|| self.try_start(t, target)) else {

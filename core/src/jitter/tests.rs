@@ -415,3 +415,31 @@ proptest! {
         prop_assert_eq!(stats.packets_received, packets.len() as u64);
     }
 }
+
+#[test]
+fn start_up_headroom_does_not_grow_with_the_frame() {
+    // 20 ms frames, constant 10 ms delay: before the skew is known (first ~4 s) the target
+    // carries 2.5 ms of headroom, not a whole 20 ms frame.
+    let frame = Duration::from_millis(20);
+    let mut jb = JitterBuffer::new(JitterConfig {
+        frame: FrameDuration::Ms20,
+        payload: PayloadFormat::Plain,
+        ..JitterConfig::default()
+    });
+    let start = Instant::now();
+    for i in 0..100u32 {
+        let sent = frame * i;
+        jb.push(
+            start + sent + Duration::from_millis(10),
+            i as u16,
+            i * 960,
+            &frame_bytes(u64::from(i)),
+        );
+        let _ = jb.pop(start + sent + Duration::from_millis(11));
+    }
+    let target = jb.stats().target_delay;
+    assert!(
+        target >= Duration::from_micros(2500) && target <= Duration::from_micros(2700),
+        "{target:?}"
+    );
+}

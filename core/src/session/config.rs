@@ -74,10 +74,15 @@ pub struct SessionConfig {
     pub client: ClientKind,
     /// Invite token for a private room.
     pub invite: Option<String>,
-    /// How often the network task drains the capture and sends packets. The audio thread
-    /// cannot wake it without a lock or syscall on the real-time path, so it polls: each
-    /// packet waits at most this long (half on average) before it is sent.
+    /// The longest the network task waits between drains of the capture. With
+    /// [`Self::capture_wakeup`] it is only the fallback when the audio thread's prediction
+    /// stalls; without, it is a fixed poll and each packet waits up to this long (half on
+    /// average) before it is sent.
     pub pacing: Duration,
+    /// Wake the network task when the audio thread predicts its next frame complete (a pacer
+    /// thread, see the session docs) instead of polling every [`Self::pacing`]. On by default;
+    /// off reproduces the fixed poll, e.g. to measure what the wake-up buys.
+    pub capture_wakeup: bool,
     /// How often [`SessionEvent::Stats`](super::SessionEvent::Stats) is emitted.
     pub stats_interval: Duration,
     /// Clock synchronisation with each peer (over the unordered data channel).
@@ -102,6 +107,7 @@ impl Default for SessionConfig {
             client: ClientKind::Native,
             invite: None,
             pacing: Duration::from_millis(1),
+            capture_wakeup: true,
             stats_interval: Duration::from_secs(1),
             clock: ClockSyncConfig::default(),
             join_timeout: Duration::from_secs(10),

@@ -25,6 +25,7 @@ use super::config::{SessionConfig, Tokens};
 use super::error::SessionError;
 use super::event::{PeerStatistics, SessionEvent};
 use super::handle::Shared;
+use super::pacer::Pacer;
 use super::receive_stats::ReceiveStats;
 use super::sdp::FramePolicy;
 use super::signalling::{Incoming, SignalConnection};
@@ -186,6 +187,12 @@ impl Mesh {
     /// Runs until `leave` (or the handle is dropped); hands the engine's network half back.
     pub(crate) async fn run(mut self, welcome: Welcome) -> EngineNetwork {
         self.on_welcome(welcome, false).await;
+        // No pacer thread (switched off, or the OS refused a thread): poll on the fixed tick.
+        let pacer = self
+            .config
+            .capture_wakeup
+            .then(|| Pacer::start(self.network.capture_clock(), self.config.pacing).ok())
+            .flatten();
         let mut pace = tokio::time::interval(self.config.pacing);
         pace.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
@@ -195,7 +202,7 @@ impl Mesh {
         loop {
             tokio::select! {
                 biased;
-                _ = pace.tick() => self.send_media().await,
+                _ = frame_ready(pacer.as_ref(), &mut pace) => self.send_media().await,
                 Some((peer, link_id, event)) = self.merged.recv() => {
                     self.on_link_event(peer, link_id, event).await;
                 }
@@ -941,4 +948,15 @@ fn micros(frame: FrameDuration) -> u32 {
 
 pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Completes when the capture (probably) holds a frame to send: on the pacer's wake-up, or on
+/// the fixed tick without one.
+async fn frame_ready(pacer: Option<&Pacer>, tick: &mut tokio::time::Interval) {
+    match pacer {
+        Some(pacer) => pacer.ready().await,
+        None => {
+            tick.tick().await;
+        }
+    }
 }

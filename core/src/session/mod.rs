@@ -21,8 +21,11 @@
 //!
 //! # Pacing
 //! The audio thread cannot wake an async task without a lock or system call on the real-time
-//! path, so the task polls the capture ring every [`SessionConfig::pacing`] (1 ms): a packet
-//! waits ≤ 1 ms (0.5 ms on average) between capture and send.
+//! path. It predicts instead when its next codec frame completes
+//! ([`CaptureClock`](crate::engine::CaptureClock), atomics only), and a small `pacer` thread
+//! sleeps until then and wakes the task, so a packet leaves ~0.1 ms after its frame is
+//! captured. If the prediction stalls the task is still woken every [`SessionConfig::pacing`]
+//! (1 ms), the old fixed poll (which [`SessionConfig::capture_wakeup`]` = false` restores).
 //!
 //! # Robustness
 //! - A peer that leaves (or whose link closes) is removed from the engine; the others play on.
@@ -53,6 +56,7 @@ mod error;
 mod event;
 mod handle;
 mod mesh;
+mod pacer;
 pub mod receive_stats;
 pub mod sdp;
 mod signalling;

@@ -102,6 +102,10 @@ struct Args {
     /// burst was sent and heard (mouth-to-ear measurement).
     #[arg(long, conflicts_with = "input_wav")]
     impulses_ms: Option<f64>,
+    /// Poll the capture every millisecond instead of waking when a frame completes (to measure
+    /// what the wake-up buys).
+    #[arg(long)]
+    poll_pacing: bool,
     /// List the sound cards (ids for --input-device/--output-device) and exit.
     #[arg(long)]
     list_devices: bool,
@@ -197,6 +201,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
 
     let mut config = SessionConfig {
         invite: args.invite.clone(),
+        capture_wakeup: !args.poll_pacing,
         stats_interval: Duration::from_millis(args.stats_ms.max(1)),
         ..SessionConfig::default()
     };
