@@ -86,17 +86,12 @@ async fn malformed_server_messages_are_reported_and_a_lost_connection_rejoins() 
         }
     });
 
-    let (_engine, network, control) = Engine::new(EngineConfig::default()).unwrap();
-    let (session, mut events) = Session::join(
+    let (_engine, session, mut events) = join(
         &format!("http://{addr}"),
-        RoomId::new("room-1").unwrap(),
         Identity::Anonymous("Ada".into()),
         SessionConfig::default(),
-        network,
-        control,
     )
-    .await
-    .expect("joined");
+    .await;
     assert_eq!(session.local_peer_id().unwrap().as_str(), "first");
 
     assert!(matches!(
@@ -183,17 +178,12 @@ async fn a_rejoin_asks_the_token_source_for_a_fresh_access_token() {
     });
 
     let source = std::sync::Arc::new(CountingTokens(std::sync::atomic::AtomicU32::new(0)));
-    let (_engine, network, control) = Engine::new(EngineConfig::default()).unwrap();
-    let (session, mut events) = Session::join(
+    let (_engine, session, mut events) = join(
         &format!("http://{addr}"),
-        RoomId::new("room-1").unwrap(),
         Identity::Refreshing(tutti_core::session::Tokens(source)),
         SessionConfig::default(),
-        network,
-        control,
     )
-    .await
-    .expect("joined");
+    .await;
     loop {
         if let SessionEvent::Joined { rejoined: true, .. } = next_event(&mut events).await {
             break;
@@ -204,23 +194,35 @@ async fn a_rejoin_asks_the_token_source_for_a_fresh_access_token() {
     assert_eq!(tokens, ["token-1", "token-2"]);
 }
 
-/// A session on the forwarding relay, over loopback.
-async fn join_relay(
-    relay: &ForwardingRelay,
-) -> (Session, tokio::sync::mpsc::Receiver<SessionEvent>, PeerId) {
-    let mut config = SessionConfig::default();
-    config.link.udp_addrs = vec!["127.0.0.1:0".parse().unwrap()];
-    let (_engine, network, control) = Engine::new(EngineConfig::default()).unwrap();
+/// Joins `room-1` through the relay at `url` with a fresh engine; the caller keeps its audio
+/// half (these tests look at signalling and links, not at audio).
+async fn join(
+    url: &str,
+    identity: Identity,
+    config: SessionConfig,
+) -> (Engine, Session, tokio::sync::mpsc::Receiver<SessionEvent>) {
+    let (engine, network, control) = Engine::new(EngineConfig::default()).unwrap();
     let (session, events) = Session::join(
-        &relay.url,
+        url,
         RoomId::new("room-1").unwrap(),
-        Identity::Anonymous("Ada".into()),
+        identity,
         config,
         network,
         control,
     )
     .await
     .expect("joined");
+    (engine, session, events)
+}
+
+/// A session on the forwarding relay, over loopback.
+async fn join_relay(
+    relay: &ForwardingRelay,
+) -> (Session, tokio::sync::mpsc::Receiver<SessionEvent>, PeerId) {
+    let mut config = SessionConfig::default();
+    config.link.udp_addrs = vec!["127.0.0.1:0".parse().unwrap()];
+    let (_engine, session, events) =
+        join(&relay.url, Identity::Anonymous("Ada".into()), config).await;
     let id = session.local_peer_id().unwrap();
     (session, events, id)
 }
@@ -420,17 +422,12 @@ async fn a_silent_server_counts_as_lost_and_the_rejoin_asks_to_resume() {
         drain.abort();
         join.resume
     });
-    let (_engine, network, control) = Engine::new(EngineConfig::default()).unwrap();
-    let (session, mut events) = Session::join(
+    let (_engine, session, mut events) = join(
         &format!("http://{addr}"),
-        RoomId::new("room-1").unwrap(),
         Identity::Anonymous("Ada".into()),
         SessionConfig::default(),
-        network,
-        control,
     )
-    .await
-    .expect("joined");
+    .await;
     let seen = events_until(&mut events, |e| {
         matches!(e, SessionEvent::SignallingLost { .. })
     })

@@ -68,6 +68,12 @@ impl Server {
         r.body["id"].as_str().unwrap().to_owned()
     }
 
+    /// A public room of `capacity`, owned by a fresh account (for tests that only need a room).
+    async fn public_room(&self, capacity: u32) -> String {
+        let owner = self.app.sign_up("owner@example.org").await;
+        self.room(&owner, "public", capacity).await
+    }
+
     async fn client(&self) -> Client {
         let (ws, _) =
             tokio::time::timeout(WAIT, connect_async(format!("ws://{}/signal", self.addr)))
@@ -406,8 +412,7 @@ async fn join_presence_relay_and_chat() {
 async fn full_room_refuses_politely() {
     // No resume grace: a dropped connection gives its seat up at once.
     let s = server(|c| c.signalling.signal_resume_grace_ms = 0).await;
-    let owner = s.app.sign_up("owner@example.org").await;
-    let room = s.room(&owner, "public", 2).await;
+    let room = s.public_room(2).await;
     let mut clients = Vec::new();
     for i in 0..2 {
         let user = s.app.sign_up(&format!("m{i}@example.org")).await;
@@ -558,8 +563,7 @@ async fn anonymous_switch_accepts_display_names() {
 #[tokio::test]
 async fn malformed_and_oversized_messages_get_errors_and_the_connection_lives() {
     let s = server(|c| c.signalling.allow_anonymous_signalling = true).await;
-    let owner = s.app.sign_up("owner@example.org").await;
-    let room = s.room(&owner, "public", 4).await;
+    let room = s.public_room(4).await;
     let mut a = s.client().await;
     // Before joining: garbage, then a message that needs a room.
     a.send_raw("not json".into()).await;
@@ -615,8 +619,7 @@ async fn silent_clients_time_out() {
         c.signalling.signal_idle_timeout_ms = 400;
     })
     .await;
-    let owner = s.app.sign_up("owner@example.org").await;
-    let room = s.room(&owner, "public", 4).await;
+    let room = s.public_room(4).await;
     let mut a = s.client().await;
     let wa = a.join(&room, anonymous("Ada"), None).await;
     let mut b = s.client().await;
@@ -778,8 +781,7 @@ async fn a_client_that_does_not_read_is_disconnected() {
         c.signalling.signal_queue = 4;
     })
     .await;
-    let owner = s.app.sign_up("owner@example.org").await;
-    let room = s.room(&owner, "public", 4).await;
+    let room = s.public_room(4).await;
     let mut a = s.client().await;
     a.join(&room, anonymous("Ada"), None).await;
     let mut b = s.client().await;
@@ -840,8 +842,7 @@ async fn rejoin(c: &mut Client, message: &ClientMessage) -> Welcome {
 #[tokio::test]
 async fn a_dropped_connection_resumes_its_seat_unnoticed() {
     let s = server(|c| c.signalling.allow_anonymous_signalling = true).await;
-    let owner = s.app.sign_up("owner@example.org").await;
-    let room = s.room(&owner, "public", 2).await;
+    let room = s.public_room(2).await;
     let mut a = s.client().await;
     let wa = a.join(&room, anonymous("Ada"), None).await;
     let mut b = s.client().await;
@@ -1002,8 +1003,7 @@ async fn a_seat_not_resumed_within_the_grace_period_is_released() {
         c.signalling.signal_resume_grace_ms = 100;
     })
     .await;
-    let owner = s.app.sign_up("owner@example.org").await;
-    let room = s.room(&owner, "public", 2).await;
+    let room = s.public_room(2).await;
     let mut a = s.client().await;
     a.join(&room, anonymous("Ada"), None).await;
     let mut b = s.client().await;
@@ -1029,8 +1029,7 @@ async fn a_seat_not_resumed_within_the_grace_period_is_released() {
 #[tokio::test]
 async fn leaving_or_closing_gives_the_seat_up_at_once() {
     let s = server(|c| c.signalling.allow_anonymous_signalling = true).await;
-    let owner = s.app.sign_up("owner@example.org").await;
-    let room = s.room(&owner, "public", 4).await;
+    let room = s.public_room(4).await;
     let mut a = s.client().await;
     a.join(&room, anonymous("Ada"), None).await;
     // A close handshake is a deliberate goodbye, even with the default 15 s grace.
