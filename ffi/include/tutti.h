@@ -51,7 +51,8 @@ typedef enum TuttiResult {
 typedef enum TuttiEventKind {
   // No event was waiting.
   TUTTI_EVENT_KIND_NONE = 0,
-  // The server accepted the join (`peer_id` is ours; `rejoined` after a reconnect).
+  // The server accepted the join (`peer_id` is ours; `rejoined` after a reconnect, `resumed`
+  // when that reconnect kept our peer id and every link).
   TUTTI_EVENT_KIND_JOINED = 1,
   // Someone entered the room (`text` is their display name).
   TUTTI_EVENT_KIND_PEER_JOINED = 2,
@@ -109,6 +110,9 @@ typedef struct TuttiEvent {
   uint32_t frame_us;
   // Whether the join followed a reconnect (`JOINED`).
   bool rejoined;
+  // Whether that reconnect kept our peer id, so the others noticed nothing and every media
+  // link stayed up (`JOINED`); `false` after a fresh rejoin (new id, links rebuilt).
+  bool resumed;
   // When signalling is retried, ms (`SIGNALLING_LOST`).
   uint32_t retry_in_ms;
   // Display name, chat text, reason or error message, NUL-terminated UTF-8; never NULL.

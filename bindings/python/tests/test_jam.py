@@ -63,6 +63,7 @@ def test_two_clients_hear_each_others_tone_and_see_each_other_join(tutti, server
         assert joined.peer_id == bob_id and joined.display_name == "bob"
         welcome = bob_events.wait_for("bob's welcome", lambda e: e.is_JOINED())
         assert welcome.peers == [ann.local_peer_id()] and not welcome.rejoined
+        assert not welcome.resumed
         for events in (ann_events, bob_events):
             media = events.wait_for("media", lambda e: e.is_PEER_MEDIA())
             assert media.frame_us == 2_500

@@ -19,7 +19,8 @@ pub const TUTTI_PEER_ID_CAPACITY: usize = 65;
 pub enum TuttiEventKind {
     /// No event was waiting.
     None = 0,
-    /// The server accepted the join (`peer_id` is ours; `rejoined` after a reconnect).
+    /// The server accepted the join (`peer_id` is ours; `rejoined` after a reconnect, `resumed`
+    /// when that reconnect kept our peer id and every link).
     Joined = 1,
     /// Someone entered the room (`text` is their display name).
     PeerJoined = 2,
@@ -86,6 +87,9 @@ pub struct TuttiEvent {
     pub frame_us: u32,
     /// Whether the join followed a reconnect (`JOINED`).
     pub rejoined: bool,
+    /// Whether that reconnect kept our peer id, so the others noticed nothing and every media
+    /// link stayed up (`JOINED`); `false` after a fresh rejoin (new id, links rebuilt).
+    pub resumed: bool,
     /// When signalling is retried, ms (`SIGNALLING_LOST`).
     pub retry_in_ms: u32,
     /// Display name, chat text, reason or error message, NUL-terminated UTF-8; never NULL.
@@ -116,6 +120,7 @@ pub unsafe extern "C" fn tutti_session_next_event(
             link_state: TuttiLinkState::New,
             frame_us: 0,
             rejoined: false,
+            resumed: false,
             retry_in_ms: 0,
             text: std::ptr::null(),
         };
@@ -124,10 +129,14 @@ pub unsafe extern "C" fn tutti_session_next_event(
             let mut peer = |id: &str| copy_into(id, &mut event.peer_id);
             event.kind = match e {
                 SessionEvent::Joined {
-                    peer_id, rejoined, ..
+                    peer_id,
+                    rejoined,
+                    resumed,
+                    ..
                 } => {
                     peer(peer_id.as_str());
                     event.rejoined = rejoined;
+                    event.resumed = resumed;
                     TuttiEventKind::Joined
                 }
                 SessionEvent::PeerJoined(info) => {

@@ -191,7 +191,7 @@ impl From<CoreClientStatistics> for ClientStatistics {
 /// [`SessionListener`](super::SessionListener).
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum SessionEvent {
-    /// The server accepted the join (again after each reconnect, with new ids).
+    /// The server accepted the join (again after each reconnect).
     Joined {
         /// Our id in the room.
         peer_id: String,
@@ -199,6 +199,10 @@ pub enum SessionEvent {
         peers: Vec<String>,
         /// `true` after a reconnect.
         rejoined: bool,
+        /// `true` when a reconnect kept our peer id: the others noticed nothing and every
+        /// media link stayed up. `false` on the first join and after a fresh rejoin (new id,
+        /// links rebuilt).
+        resumed: bool,
     },
     /// Someone entered the room.
     PeerJoined {
@@ -265,6 +269,7 @@ impl SessionEvent {
                 peer_id,
                 room,
                 rejoined,
+                resumed,
                 ..
             } => SessionEvent::Joined {
                 peer_id: id(peer_id),
@@ -275,6 +280,7 @@ impl SessionEvent {
                     .map(|p| id(&p.id))
                     .collect(),
                 rejoined: *rejoined,
+                resumed: *resumed,
             },
             CoreEvent::PeerJoined(info) => SessionEvent::PeerJoined {
                 peer_id: id(&info.id),
