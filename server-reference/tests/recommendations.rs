@@ -64,6 +64,23 @@ async fn musicians(app: &TestApp, user: &User, query: &str) -> Value {
     r.body
 }
 
+/// Two bass players looking for a guitarist with identical profiles at `at` (ties go by id).
+async fn two_bassists(app: &TestApp, (lat, lon): (f64, f64)) -> (User, User) {
+    let one = member(
+        app,
+        "one@example.org",
+        profile("Bass One", "bass", &["guitar"], "public", lat, lon),
+    )
+    .await;
+    let two = member(
+        app,
+        "two@example.org",
+        profile("Bass Two", "bass", &["guitar"], "public", lat, lon),
+    )
+    .await;
+    (one, two)
+}
+
 /// Records a jam of `user` with `partner` through `app` and rates the partner 5; returns the
 /// jam id.
 async fn great_jam(app: &TestApp, user: &User, partner: &str) -> String {
@@ -301,18 +318,7 @@ async fn feedback_changes_the_next_ranking() {
             profile("Me", "guitar", &["bass"], "public", lat, lon),
         )
         .await;
-        let one = member(
-            &app,
-            "one@example.org",
-            profile("Bass One", "bass", &["guitar"], "public", lat, lon),
-        )
-        .await;
-        let two = member(
-            &app,
-            "two@example.org",
-            profile("Bass Two", "bass", &["guitar"], "public", lat, lon),
-        )
-        .await;
+        let (one, two) = two_bassists(&app, (lat, lon)).await;
         // Identical profiles: ties go by internal id; note who is first now.
         let before = ids(&musicians(&app, &me, "").await);
         assert_eq!(before.len(), 2, "{b}");
@@ -672,18 +678,7 @@ async fn a_second_server_sees_every_write_in_its_next_recommendation() {
         .await;
         let second = second_instance(&first).await;
         // Profiles written through the first instance after the second one loaded.
-        let one = member(
-            &first,
-            "one@example.org",
-            profile("Bass One", "bass", &["guitar"], "public", lat, lon),
-        )
-        .await;
-        let two = member(
-            &first,
-            "two@example.org",
-            profile("Bass Two", "bass", &["guitar"], "public", lat, lon),
-        )
-        .await;
+        let (one, two) = two_bassists(&first, (lat, lon)).await;
         let seen = ids(&musicians(&second, &me, "").await);
         assert_eq!(seen.len(), 2, "{b}: both new profiles: {seen:?}");
         let other = if seen[0] == one.id { &two } else { &one };

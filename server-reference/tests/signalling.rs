@@ -74,6 +74,17 @@ impl Server {
         self.room(&owner, "public", capacity).await
     }
 
+    /// Anonymous Ada, then Bo, join `room`; returns both clients (Ada has seen Bo arrive)
+    /// and Bo's welcome.
+    async fn ada_and_bo(&self, room: &str) -> (Client, Client, Welcome) {
+        let mut a = self.client().await;
+        a.join(room, anonymous("Ada"), None).await;
+        let mut b = self.client().await;
+        let wb = b.join(room, anonymous("Bo"), None).await;
+        assert!(matches!(a.recv().await, ServerMessage::PeerJoined { .. }));
+        (a, b, wb)
+    }
+
     async fn client(&self) -> Client {
         let (ws, _) =
             tokio::time::timeout(WAIT, connect_async(format!("ws://{}/signal", self.addr)))
@@ -782,11 +793,7 @@ async fn a_client_that_does_not_read_is_disconnected() {
     })
     .await;
     let room = s.public_room(4).await;
-    let mut a = s.client().await;
-    a.join(&room, anonymous("Ada"), None).await;
-    let mut b = s.client().await;
-    let wb = b.join(&room, anonymous("Bo"), None).await;
-    assert!(matches!(a.recv().await, ServerMessage::PeerJoined { .. }));
+    let (a, b, wb) = s.ada_and_bo(&room).await;
     // B stops reading. A floods the room with chat until the server drops B; A itself reads.
     let (mut tx, mut rx) = a.ws.split();
     let flood = tokio::spawn(async move {
@@ -1004,11 +1011,7 @@ async fn a_seat_not_resumed_within_the_grace_period_is_released() {
     })
     .await;
     let room = s.public_room(2).await;
-    let mut a = s.client().await;
-    a.join(&room, anonymous("Ada"), None).await;
-    let mut b = s.client().await;
-    let wb = b.join(&room, anonymous("Bo"), None).await;
-    assert!(matches!(a.recv().await, ServerMessage::PeerJoined { .. }));
+    let (mut a, b, wb) = s.ada_and_bo(&room).await;
     drop(b);
     // The grace period ends: now the others hear the leave, and the slot is free.
     assert_eq!(
